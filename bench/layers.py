@@ -1,0 +1,130 @@
+"""Throughput of each textlstm layer against its Keras twin, side by side in one process.
+
+    python bench/layers.py [--rounds 5] [--steps 10] [--sizes small,large]
+
+Each round times `--steps` steps of every contender in turn, so the machine's
+drift hits all of them alike; the reported figure is the median over rounds.
+Training is forward + backward + SGD update on a mean-squared loss; inference
+is a forward pass at batch 1. If PyTorch is installed, `torch.nn.LSTM` and
+`torch.nn.GRU` run at the same sizes for comparison.
+"""
+
+import argparse
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import textlstm
+
+SIZES = {  # name: (batch, time, input_dim, units)
+    "small": (20, 35, 200, 200),
+    "large": (64, 35, 650, 650),
+}
+TWINS = [  # (textlstm layer, reference layer, extra arguments)
+    (textlstm.LSTM, keras.layers.LSTM, {}),
+    (textlstm.PeepholeLSTM, keras.layers.LSTM, {}),
+    (textlstm.CoupledLSTM, keras.layers.LSTM, {}),
+    (textlstm.GRU, keras.layers.GRU, {}),
+    (textlstm.SimpleRNN, keras.layers.SimpleRNN, {}),
+]
+
+
+def keras_step(layer_class, size, training, **kwargs):
+    batch, steps, input_dim, units = size
+    layer = layer_class(units, return_sequences=True, **kwargs)
+    optimizer = keras.optimizers.SGD(0.01)
+    x = tf.random.normal((batch, steps, input_dim))
+    layer(x)
+
+    @tf.function
+    def train():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(layer(x, training=True)))
+        optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_variables), layer.trainable_variables))
+
+    @tf.function
+    def infer():
+        return layer(x)
+
+    return train if training else infer
+
+
+def torch_step(name, size, training):
+    import torch
+
+    torch.set_num_threads(tf.config.threading.get_intra_op_parallelism_threads() or 2)
+    batch, steps, input_dim, units = size
+    layer = getattr(torch.nn, name)(input_dim, units, batch_first=True)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.01)
+    x = torch.randn(batch, steps, input_dim)
+
+    def train():
+        optimizer.zero_grad()
+        layer(x)[0].square().mean().backward()
+        optimizer.step()
+
+    def infer():
+        with torch.no_grad():
+            layer(x)
+
+    return train if training else infer
+
+
+def measure(contenders, steps, rounds):
+    """Seconds per step of each contender: median over rounds, contenders interleaved."""
+    for run in contenders.values():
+        run()  # trace and warm up
+    timings = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                run()
+            timings[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per measurement")
+    parser.add_argument("--steps", type=int, default=10, help="steps per contender per round")
+    parser.add_argument("--sizes", default="small,large", help="comma-separated subset of: " + ", ".join(SIZES))
+    parser.add_argument("--layers", default="all", help="'all' or a comma-separated subset of textlstm layer names")
+    args = parser.parse_args()
+    try:
+        import torch  # noqa: F401
+
+        have_torch = True
+    except ImportError:
+        have_torch = False
+
+    print("| layer | mode | (batch, time, input, units) | textlstm ms/step | Keras ms/step | speed-up | torch ms/step |")
+    print("|---|---|---|---|---|---|---|")
+    for size_name in args.sizes.split(","):
+        size = SIZES[size_name]
+        for mode, training, mode_size in [("train", True, size), ("infer b=1", False, (1,) + size[1:])]:
+            for ours, theirs, kwargs in TWINS:
+                if args.layers != "all" and ours.__name__ not in args.layers.split(","):
+                    continue
+                contenders = {
+                    "ours": keras_step(ours, mode_size, training, **kwargs),
+                    "keras": keras_step(theirs, mode_size, training, **kwargs),
+                }
+                torch_name = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}.get(ours.__name__)
+                if have_torch and torch_name:
+                    contenders["torch"] = torch_step(torch_name, mode_size, training)
+                seconds = measure(contenders, args.steps, args.rounds)
+                torch_ms = f"{seconds['torch'] * 1e3:.1f}" if "torch" in seconds else "-"
+                print(
+                    f"| {ours.__name__} (vs keras {theirs.__name__}) | {mode} | {mode_size} "
+                    f"| {seconds['ours'] * 1e3:.1f} | {seconds['keras'] * 1e3:.1f} "
+                    f"| {seconds['keras'] / seconds['ours']:.2f}x | {torch_ms} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""textlstm layers against Keras's own, with copied weights."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import textlstm
+
+BATCH, TIME, FEATURES, UNITS = 3, 5, 6, 4
+
+TWINS = {  # name: (textlstm layer, Keras layer, extra arguments)
+    "lstm": (textlstm.LSTM, keras.layers.LSTM, {}),
+    "gru": (textlstm.GRU, keras.layers.GRU, {}),
+    "gru_reset_before": (textlstm.GRU, keras.layers.GRU, {"reset_after": False}),
+    "simple_rnn": (textlstm.SimpleRNN, keras.layers.SimpleRNN, {}),
+}
+STATE_COUNT = {"lstm": 2, "gru": 1, "gru_reset_before": 1, "simple_rnn": 1}
+
+
+def inputs(seed=0):
+    return np.random.RandomState(seed).randn(BATCH, TIME, FEATURES).astype("float32")
+
+
+def padding_mask():
+    mask = np.ones((BATCH, TIME), dtype=bool)
+    mask[1, 3:] = False  # a shorter sequence
+    mask[2, 1:] = False
+    return mask
+
+
+def twin_pair(name, **arguments):
+    ours_class, keras_class, extra = TWINS[name]
+    keras.utils.set_random_seed(1)
+    theirs = keras_class(UNITS, **extra, **arguments)
+    ours = ours_class(UNITS, **extra, **arguments)
+    theirs.build((None, TIME, FEATURES))
+    ours.build((None, TIME, FEATURES))
+    # Random biases so that the bias layout is exercised too.
+    weights = [np.random.RandomState(i).uniform(-0.5, 0.5, w.shape).astype("float32") for i, w in enumerate(theirs.get_weights())]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    return ours, theirs
+
+
+def run_with_gradients(layer, x, **call_arguments):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = tf.nest.flatten(layer(x, **call_arguments))
+        # A random weighting of every output, so each one's gradient is checked.
+        loss = sum(tf.reduce_sum(output * np.random.RandomState(k).randn(*output.shape)) for k, output in enumerate(outputs))
+    gradients = tape.gradient(loss, [x] + layer.trainable_weights)
+    return [o.numpy() for o in outputs], [g.numpy() for g in gradients]
+
+
+@pytest.mark.parametrize("name", TWINS)
+@pytest.mark.parametrize(
+    "return_sequences, return_state, go_backwards, masked, with_initial_state",
+    list(itertools.product([False, True], repeat=5)),
+)
+def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state):
+    arguments = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
+    ours, theirs = twin_pair(name, **arguments)
+    call_arguments = {}
+    if masked:
+        call_arguments["mask"] = tf.constant(padding_mask())
+    if with_initial_state:
+        call_arguments["initial_state"] = [
+            tf.constant(np.random.RandomState(10 + i).randn(BATCH, UNITS).astype("float32")) for i in range(STATE_COUNT[name])
+        ]
+    our_outputs, our_gradients = run_with_gradients(ours, inputs(), **call_arguments)
+    their_outputs, their_gradients = run_with_gradients(theirs, inputs(), **call_arguments)
+    assert len(our_outputs) == len(their_outputs)
+    for ours_value, theirs_value in zip(our_outputs + our_gradients, their_outputs + their_gradients):
+        np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_mask_from_embedding_matches_keras(name):
+    ours_class, keras_class, extra = TWINS[name]
+    tokens = np.array([[3, 4, 5, 0, 0], [1, 2, 0, 0, 0], [7, 7, 7, 7, 7]])
+
+    def model(layer_class):
+        keras.utils.set_random_seed(3)
+        return keras.Sequential([keras.layers.Embedding(10, FEATURES, mask_zero=True), layer_class(UNITS, return_sequences=True, **extra)])
+
+    ours, theirs = model(ours_class), model(keras_class)
+    theirs(tokens)
+    ours(tokens)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours(tokens), theirs(tokens), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_unrolled_loop_gives_the_same_numbers(name):
+    ours, _ = twin_pair(name, return_sequences=True)
+    unrolled = TWINS[name][0](UNITS, return_sequences=True, unroll=True, **TWINS[name][2])
+    unrolled.build((None, TIME, FEATURES))
+    unrolled.set_weights(ours.get_weights())
+    np.testing.assert_allclose(unrolled(inputs()), ours(inputs()), rtol=1e-6, atol=1e-6)
+
+
+CELLS = {
+    "lstm": (textlstm.LSTMCell, textlstm.LSTM),
+    "peephole": (textlstm.PeepholeLSTMCell, textlstm.PeepholeLSTM),
+    "coupled": (textlstm.CoupledLSTMCell, textlstm.CoupledLSTM),
+    "gru": (textlstm.GRUCell, textlstm.GRU),
+    "simple_rnn": (textlstm.SimpleRNNCell, textlstm.SimpleRNN),
+}
+
+
+def randomize(layer, seed=0):
+    layer.set_weights([np.random.RandomState(seed + i).uniform(-0.5, 0.5, w.shape).astype("float32") for i, w in enumerate(layer.get_weights())])
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_cell_in_keras_rnn_equals_layer(name):
+    cell_class, layer_class = CELLS[name]
+    generic = keras.layers.RNN(cell_class(UNITS), return_sequences=True, return_state=True)
+    ours = layer_class(UNITS, return_sequences=True, return_state=True)
+    generic(inputs())
+    ours(inputs())
+    randomize(ours)
+    generic.set_weights(ours.get_weights())
+    for a, b in zip(generic(inputs()), ours(inputs())):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_stacked_cells_equal_stacked_layers(name):
+    cell_class, layer_class = CELLS[name]
+    stacked = keras.layers.RNN([cell_class(UNITS), cell_class(UNITS + 1)], return_sequences=True)
+    first, second = layer_class(UNITS, return_sequences=True), layer_class(UNITS + 1, return_sequences=True)
+    stacked(inputs())
+    second(first(inputs()))
+    randomize(first, 0)
+    randomize(second, 10)
+    stacked.set_weights(first.get_weights() + second.get_weights())
+    np.testing.assert_allclose(stacked(inputs()), second(first(inputs())), rtol=1e-6, atol=1e-6)
+
+
+def block_lstm_reference(x, layer):
+    """Runs TensorFlow's fused peephole LSTM kernel on the layer's weights."""
+    kernel, recurrent_kernel, bias, peephole_i, peephole_f, peephole_o = layer.get_weights()
+    units = layer.units
+    zeros = np.zeros((x.shape[0], units), "float32")
+    outputs = tf.raw_ops.BlockLSTMV2(
+        seq_len_max=np.int64(x.shape[1]),
+        x=np.transpose(x, (1, 0, 2)),
+        cs_prev=zeros,
+        h_prev=zeros,
+        w=np.concatenate([kernel, recurrent_kernel]),  # BlockLSTMV2's gate order is Keras's i, f, g, o
+        wci=peephole_i,
+        wcf=peephole_f,
+        wco=peephole_o,
+        b=bias,
+        cell_clip=0.0,
+        use_peephole=True,
+    )
+    return np.transpose(outputs.h.numpy(), (1, 0, 2)), np.transpose(outputs.cs.numpy(), (1, 0, 2))
+
+
+def test_peephole_matches_tensorflow_block_lstm():
+    layer = textlstm.PeepholeLSTM(UNITS, return_sequences=True)
+    layer(inputs())
+    randomize(layer)
+    expected_h, expected_c = block_lstm_reference(inputs(), layer)
+    assert np.abs(layer.get_weights()[-1]).min() > 0  # the peepholes are in play
+    trace = layer.trace(inputs())
+    np.testing.assert_allclose(layer(inputs()), expected_h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(trace["c"], expected_c, rtol=1e-5, atol=1e-6)
+
+
+def test_peephole_with_zero_peepholes_is_the_plain_lstm():
+    peephole = textlstm.PeepholeLSTM(UNITS, return_sequences=True)
+    plain = textlstm.LSTM(UNITS, return_sequences=True)
+    plain(inputs())
+    peephole(inputs())
+    randomize(plain)
+    peephole.set_weights(plain.get_weights() + [np.zeros(UNITS, "float32")] * 3)
+    np.testing.assert_allclose(peephole(inputs()), plain(inputs()), rtol=1e-6, atol=1e-7)
+
+
+def coupled_reference(x, kernel, recurrent_kernel, bias):
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    h = np.zeros((x.shape[0], UNITS))
+    c = np.zeros((x.shape[0], UNITS))
+    outputs = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ kernel + h @ recurrent_kernel + bias
+        f, g, o = sigmoid(z[:, :UNITS]), np.tanh(z[:, UNITS : 2 * UNITS]), sigmoid(z[:, 2 * UNITS :])
+        c = f * c + (1 - f) * g
+        h = o * np.tanh(c)
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+def test_coupled_matches_numpy_reference():
+    layer = textlstm.CoupledLSTM(UNITS, return_sequences=True)
+    layer(inputs())
+    randomize(layer)
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    assert kernel.shape == (FEATURES, 3 * UNITS)
+    np.testing.assert_allclose(layer(inputs()), coupled_reference(inputs().astype("float64"), kernel, recurrent_kernel, bias), rtol=1e-5, atol=1e-6)
+
+
+def test_unit_forget_bias_starts_the_forget_gate_at_one():
+    lstm, coupled = textlstm.LSTM(UNITS), textlstm.CoupledLSTM(UNITS)
+    lstm(inputs())
+    coupled(inputs())
+    np.testing.assert_array_equal(lstm.cell.bias.numpy(), np.repeat([0, 1, 0, 0], UNITS))
+    np.testing.assert_array_equal(coupled.cell.bias.numpy(), np.repeat([1, 0, 0], UNITS))
+
+
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_trace_reports_the_values_of_the_forward_pass(name, go_backwards):
+    _, layer_class = CELLS[name]
+    layer = layer_class(UNITS, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    outputs, *states = layer(inputs(), mask=padding_mask())
+    trace = layer.trace(inputs(), mask=padding_mask())
+    assert tuple(trace) == layer.cell.trace_names
+    for values in trace.values():
+        assert tuple(values.shape) == (BATCH, TIME, UNITS)
+    np.testing.assert_array_equal(trace["h"], outputs)
+    if "c" in trace:
+        np.testing.assert_array_equal(trace["c"][:, -1], states[1])
+
+
+def test_trace_gates_obey_the_lstm_equations():
+    layer = textlstm.LSTM(UNITS)
+    trace = {k: v.numpy() for k, v in layer.trace(inputs()).items()}
+    c_prev = np.concatenate([np.zeros((BATCH, 1, UNITS)), trace["c"][:, :-1]], axis=1)
+    np.testing.assert_allclose(trace["c"], trace["f"] * c_prev + trace["i"] * trace["g"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(trace["h"], trace["o"] * np.tanh(trace["c"]), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_stateful_layer_carries_state_until_reset(name):
+    _, layer_class = CELLS[name]
+    whole = layer_class(UNITS, return_sequences=True)
+    stateful = layer_class(UNITS, return_sequences=True, stateful=True)
+    whole(inputs())
+    stateful(inputs()[:, :2])
+    randomize(whole)
+    stateful.set_weights(whole.get_weights())
+    stateful.reset_states()
+    pieces = [stateful(inputs()[:, :2]), stateful(inputs()[:, 2:])]
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole(inputs()), rtol=1e-6, atol=1e-6)
+    stateful.reset_states()
+    np.testing.assert_allclose(stateful(inputs()[:, :2]), whole(inputs()[:, :2]), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_dropout_applies_in_training_only(name):
+    _, layer_class = CELLS[name]
+    layer = layer_class(UNITS, dropout=0.5, recurrent_dropout=0.5, seed=1, return_sequences=True)
+    plain = layer_class(UNITS, return_sequences=True)
+    layer(inputs())
+    plain(inputs())
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(layer(inputs(), training=False), plain(inputs()))
+    assert np.abs(layer(inputs(), training=True) - plain(inputs())).max() > 1e-3
+
+
+def test_input_dropout_mask_is_shared_by_every_time_step():
+    # With identity input weights and no recurrence, h_t is the dropped-out x_t.
+    layer = textlstm.SimpleRNN(UNITS, dropout=0.5, seed=2, use_bias=False, activation=None, return_sequences=True)
+    layer.build((None, TIME, FEATURES))
+    layer.set_weights([np.eye(FEATURES, UNITS, dtype="float32"), np.zeros((UNITS, UNITS), "float32")])
+    x = np.ones((BATCH, TIME, FEATURES), "float32")
+    dropped = layer(x, training=True).numpy()
+    assert (dropped == 0).any() and (dropped != 0).any()
+    np.testing.assert_array_equal(dropped, np.repeat(dropped[:, :1], TIME, axis=1))
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"units": 0}, "units=0"),
+        ({"units": -3}, "units=-3"),
+        ({"units": 4, "activation": "nope"}, "activation='nope'"),
+        ({"units": 4, "recurrent_activation": "nope"}, "recurrent_activation='nope'"),
+        ({"units": 4, "dropout": 1.5}, "dropout=1.5"),
+        ({"units": 4, "recurrent_dropout": -0.1}, "recurrent_dropout=-0.1"),
+        ({"units": 4, "kernel_initializer": "nope"}, "kernel_initializer='nope'"),
+        ({"units": 4, "use_cudnn": True}, "use_cudnn=True"),
+    ],
+)
+def test_bad_arguments_name_the_argument(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        textlstm.LSTM(**arguments)
+
+
+def test_input_that_is_not_rank_3_is_rejected():
+    with pytest.raises(ValueError, match="ndim=3"):
+        textlstm.LSTM(UNITS)(np.ones((BATCH, FEATURES), "float32"))
+    with pytest.raises(ValueError, match="rank 3"):
+        textlstm.LSTM(UNITS).trace(np.ones((BATCH, FEATURES), "float32"))
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        [np.zeros((BATCH, UNITS + 1), "float32")] * 2,
+        [np.zeros((BATCH, UNITS), "float32")],
+        [np.zeros((BATCH + 1, UNITS), "float32")] * 2,
+    ],
+)
+def test_initial_state_of_the_wrong_shape_is_rejected(states):
+    with pytest.raises(ValueError, match="initial_state must be 2 tensor"):
+        textlstm.LSTM(UNITS)(inputs(), initial_state=states)
+
+
+def test_layer_reads_cell_arguments_through():
+    layer = textlstm.GRU(UNITS, dropout=0.25, reset_after=False)
+    assert (layer.units, layer.dropout, layer.reset_after) == (UNITS, 0.25, False)
+    with pytest.raises(AttributeError):
+        layer.no_such_argument

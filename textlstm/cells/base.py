@@ -1,0 +1,188 @@
+"""What every textlstm cell shares: arguments, weights, dropout masks, config."""
+
+import keras
+from keras import activations, constraints, initializers, ops, regularizers
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+
+def positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"{name} must be a positive integer. Received: {name}={value!r}"
+        )
+    return value
+
+
+def rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(
+            f"{name} must be a number in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def lookup(getter, name, value):
+    """`getter(value)` (e.g. `keras.activations.get`), with an error naming the argument."""
+    try:
+        return getter(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} is not recognised. Received: {name}={value!r}") from error
+
+
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """Base of the textlstm cells; subclasses write their equations in `step`.
+
+    A cell splits one time step into two parts so that a layer can run them
+    at different places:
+
+    - `project(x)`: the input projection `x W + b` for every gate at once. It
+      does not depend on the previous state, so `textlstm` layers apply it to
+      all time steps in one large matrix product before the time loop.
+    - `step(z_x, states, recurrent_mask)`: the recurrent part, one line per
+      equation. Returns a dict of every named activation of the step (the
+      gates, the candidate and the new states), which `trace` exposes.
+
+    `call` chains the two, so each cell also works one step at a time inside
+    `keras.layers.RNN`.
+
+    Subclasses set `gates` (how many `units`-wide blocks the fused kernel
+    holds), `state_names` (the keys of `step`'s dict that are the states, `h`
+    first) and `trace_names` (the keys `trace` reports).
+    """
+
+    gates = 1
+    state_names = ("h",)
+    trace_names = ("h",)
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = positive_int("units", units)
+        self.activation = lookup(activations.get, "activation", activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = lookup(initializers.get, "kernel_initializer", kernel_initializer)
+        self.recurrent_initializer = lookup(initializers.get, "recurrent_initializer", recurrent_initializer)
+        self.bias_initializer = lookup(initializers.get, "bias_initializer", bias_initializer)
+        self.kernel_regularizer = lookup(regularizers.get, "kernel_regularizer", kernel_regularizer)
+        self.recurrent_regularizer = lookup(regularizers.get, "recurrent_regularizer", recurrent_regularizer)
+        self.bias_regularizer = lookup(regularizers.get, "bias_regularizer", bias_regularizer)
+        self.kernel_constraint = lookup(constraints.get, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = lookup(constraints.get, "recurrent_constraint", recurrent_constraint)
+        self.bias_constraint = lookup(constraints.get, "bias_constraint", bias_constraint)
+        self.dropout = rate("dropout", dropout)
+        self.recurrent_dropout = rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.state_size = [units] * len(self.state_names)
+        self.output_size = units
+
+    @property
+    def bias_shape(self):
+        return (self.gates * self.units,)
+
+    def bias_initial_value(self, shape, dtype=None):
+        return self.bias_initializer(shape, dtype=dtype)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(input_dim, self.gates * self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.gates * self.units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=self.bias_shape,
+                name="bias",
+                initializer=self.bias_initial_value,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    @property
+    def input_bias(self):
+        return self.bias
+
+    def project(self, x):
+        """`x W + b` for every gate at once; `x` is (..., input_dim)."""
+        z_x = ops.matmul(x, self.kernel)
+        if self.use_bias:
+            z_x = z_x + self.input_bias
+        return z_x
+
+    def step(self, z_x, states, recurrent_mask=None):
+        raise NotImplementedError
+
+    def dropout_masks(self, x, h_prev, training):
+        """The input and recurrent dropout masks, the same at every time step."""
+        input_mask = recurrent_mask = None
+        if training and self.dropout > 0:
+            input_mask = self.get_dropout_mask(x)
+        if training and self.recurrent_dropout > 0:
+            recurrent_mask = self.get_recurrent_dropout_mask(h_prev)
+        return input_mask, recurrent_mask
+
+    def call(self, inputs, states, training=False):
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        input_mask, recurrent_mask = self.dropout_masks(inputs, states[0], training)
+        if input_mask is not None:
+            inputs = inputs * input_mask
+        values = self.step(self.project(inputs), states, recurrent_mask)
+        return values["h"], [values[name] for name in self.state_names]
+
+    def get_initial_state(self, batch_size=None):
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in self.state_names]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
+
+
+def recurrent_product(cell, h_prev, recurrent_mask, kernel=None):
+    """`h_prev U`, with recurrent dropout applied to `h_prev` when training."""
+    if recurrent_mask is not None:
+        h_prev = h_prev * recurrent_mask
+    return ops.matmul(h_prev, cell.recurrent_kernel if kernel is None else kernel)

@@ -1,0 +1,322 @@
+"""Recurrent layers that run textlstm cells over a sequence, input projection hoisted."""
+
+import inspect
+
+import keras
+from keras import ops
+from keras.src import backend, tree
+
+from textlstm.cells import (
+    CoupledLSTMCell,
+    GRUCell,
+    LSTMCell,
+    PeepholeLSTMCell,
+    RecurrentCell,
+    SimpleRNNCell,
+)
+
+
+def cell_argument_names(cell_class):
+    """The named arguments of `cell_class.__init__`, its base classes' included."""
+    return {
+        name
+        for klass in cell_class.__mro__
+        if issubclass(klass, RecurrentCell)
+        for name, parameter in inspect.signature(klass.__init__).parameters.items()
+        if parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "units")
+    }
+
+
+class RecurrentLayer(keras.layers.RNN):
+    """Base of the textlstm layers: a `keras.layers.RNN` with a faster loop.
+
+    Keras's own loop calls the cell once per time step, so `x W` is computed
+    inside the loop, one small matrix product per step. Here the cell's
+    `project` runs once over all time steps (one large matrix product) and
+    only the cell's `step`, which holds `h_prev U` and the gate equations,
+    runs inside Keras's time loop. Everything else (masks, `go_backwards`,
+    `stateful`, `initial_state`, `return_state`, `Bidirectional`) is
+    `keras.layers.RNN`'s own.
+
+    Subclasses set `cell_class`; the layer takes the cell's arguments by
+    name, as `keras.layers.LSTM` does.
+    """
+
+    cell_class = None
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        use_cudnn="auto",
+        **kwargs,
+    ):
+        if use_cudnn not in ("auto", False):
+            raise ValueError(
+                "use_cudnn must be 'auto' or False: textlstm layers always run "
+                f"their own loop. Received: use_cudnn={use_cudnn!r}"
+            )
+        cell_arguments = cell_argument_names(self.cell_class)
+        cell_kwargs = {name: kwargs.pop(name) for name in list(kwargs) if name in cell_arguments}
+        cell = self.cell_class(
+            units,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name=f"{self.cell_class.__name__.lower()[:-4]}_cell",
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            **kwargs,
+        )
+        self.use_cudnn = use_cudnn
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def __getattr__(self, name):
+        # The cell's arguments (units, dropout, ...) read through, as on keras.layers.LSTM.
+        cell = self.__dict__.get("cell")
+        if cell is not None and not name.startswith("_") and name in cell.get_config():
+            return getattr(cell, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if initial_state is not None:
+            self._check_initial_state(sequences, initial_state)
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def _check_initial_state(self, sequences, initial_state):
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        batch = sequences.shape[0]
+        expected = [(batch, size) for size in self.state_size]
+        shapes = [tuple(state.shape) for state in states]
+        if len(shapes) != len(expected) or not all(
+            len(shape) == 2 and shape[1] == size and None in (shape[0], batch) or shape == (batch, size)
+            for shape, (batch, size) in zip(shapes, expected)
+        ):
+            raise ValueError(
+                f"initial_state must be {len(expected)} tensor(s) of shape (batch, units) = {expected}. "
+                f"Received: initial_state with shapes {shapes}"
+            )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        return self._run(sequences, initial_state, mask, training, lambda values: values["h"])
+
+    def _run(self, sequences, initial_state, mask, training, output_of, return_all_outputs=None):
+        cell = self.cell
+        if tree.is_nested(mask):
+            mask = mask[0]
+        input_mask, recurrent_mask = cell.dropout_masks(sequences[:, 0], initial_state[0], training)
+        if input_mask is not None:
+            sequences = sequences * ops.expand_dims(input_mask, 1)  # one mask for every time step
+        projected = cell.project(sequences)  # (batch, time, gates * units), x W + b for all steps at once
+
+        def step(z_x, states):
+            values = cell.step(z_x, list(states), recurrent_mask)
+            return output_of(values), [values[name] for name in cell.state_names]
+
+        return backend.rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences if return_all_outputs is None else return_all_outputs,
+        )
+
+    def trace(self, inputs, initial_state=None, mask=None):
+        """Runs the layer and returns what happened inside it, step by step.
+
+        Args:
+            inputs: (batch, time, features).
+            initial_state: Optional list of initial states, as in `call`.
+            mask: Optional boolean (batch, time) mask, as in `call`.
+
+        Returns:
+            A dict from the cell's names (`i`, `f`, `g`, `o`, `c`, `h` for the
+            LSTM family; `z`, `r`, `n`, `h` for the GRU; `h` for SimpleRNN) to
+            (batch, time, units) tensors, the values of the forward pass in
+            inference mode, in the order the layer visited the time steps
+            (reversed for `go_backwards`, as the layer's own output). The
+            state of a stateful layer is read, not updated.
+        """
+        sequences = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
+        if len(sequences.shape) != 3:
+            raise ValueError(f"inputs must be rank 3 (batch, time, features). Received: shape={sequences.shape}")
+        if not self.built:
+            self.build(sequences.shape)
+        if initial_state is None:
+            initial_state = self.states if self.stateful else self.get_initial_state(ops.shape(sequences)[0])
+        else:
+            self._check_initial_state(sequences, initial_state)
+        initial_state = [ops.convert_to_tensor(state, dtype=self.compute_dtype) for state in tree.flatten(initial_state)]
+        names = self.cell.trace_names
+        _, outputs, _ = self._run(
+            sequences,
+            initial_state,
+            mask,
+            training=False,
+            output_of=lambda values: tuple(values[name] for name in names),
+            return_all_outputs=True,
+        )
+        return dict(zip(names, outputs))
+
+    def get_config(self):
+        config = super().get_config()
+        cell_config = config.pop("cell")["config"]
+        for name in ("name", "dtype", "trainable"):
+            cell_config.pop(name, None)
+        return {**config, **cell_config, "use_cudnn": self.use_cudnn}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class LSTM(RecurrentLayer):
+    """Long short-term memory layer, a drop-in for `keras.layers.LSTM`.
+
+    Same arguments, same weights (`kernel`, `recurrent_kernel`, `bias`, gate
+    order i, f, c, o), same numbers; the equations are `LSTMCell`'s.
+
+    Args:
+        units: Positive integer, size of the output and of the states.
+        return_sequences: Return the output of every step, not only the last.
+        return_state: Also return the final states `h` and `c`.
+        go_backwards: Run over the sequence backwards and return the
+            reversed sequence.
+        stateful: Carry the final states of a batch over to the next batch;
+            `reset_state()` clears them.
+        unroll: Unroll the time loop in Python (needs a fixed length).
+        use_cudnn: `"auto"` or `False`, accepted for compatibility.
+        **kwargs: The arguments of `LSTMCell` (`activation`,
+            `recurrent_activation`, `use_bias`, the initializers, regularizers
+            and constraints, `unit_forget_bias`, `dropout`,
+            `recurrent_dropout`, `seed`) and of the base layer.
+
+    Call arguments:
+        sequences: (batch, time, features).
+        initial_state: Optional `[h, c]`, each (batch, units).
+        mask: Optional boolean (batch, time); masked steps keep the states.
+        training: Whether dropout applies.
+
+    Example:
+
+    >>> layer = LSTM(4, return_sequences=True, return_state=True)
+    >>> outputs, h, c = layer(np.ones((2, 3, 5)))
+    >>> tuple(outputs.shape), tuple(h.shape), tuple(c.shape)
+    ((2, 3, 4), (2, 4), (2, 4))
+    >>> sorted(layer.trace(np.ones((2, 3, 5))))
+    ['c', 'f', 'g', 'h', 'i', 'o']
+    """
+
+    cell_class = LSTMCell
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class PeepholeLSTM(RecurrentLayer):
+    """LSTM layer with peephole connections (`PeepholeLSTMCell`).
+
+    Args:
+        units: Positive integer, size of the output and of the states.
+        **kwargs: As `LSTM`, plus `peephole_initializer` and
+            `peephole_regularizer`.
+
+    Call arguments:
+        sequences: (batch, time, features).
+        initial_state: Optional `[h, c]`, each (batch, units).
+        mask: Optional boolean (batch, time).
+        training: Whether dropout applies.
+
+    Example:
+
+    >>> tuple(PeepholeLSTM(4)(np.ones((2, 3, 5))).shape)
+    (2, 4)
+    """
+
+    cell_class = PeepholeLSTMCell
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class CoupledLSTM(RecurrentLayer):
+    """LSTM layer whose input gate is one minus its forget gate (`CoupledLSTMCell`).
+
+    Args:
+        units: Positive integer, size of the output and of the states.
+        **kwargs: As `LSTM`.
+
+    Call arguments:
+        sequences: (batch, time, features).
+        initial_state: Optional `[h, c]`, each (batch, units).
+        mask: Optional boolean (batch, time).
+        training: Whether dropout applies.
+
+    Example:
+
+    >>> tuple(CoupledLSTM(4)(np.ones((2, 3, 5))).shape)
+    (2, 4)
+    """
+
+    cell_class = CoupledLSTMCell
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class GRU(RecurrentLayer):
+    """Gated recurrent unit layer, a drop-in for `keras.layers.GRU`.
+
+    Same arguments (including `reset_after`), weights and numbers as Keras;
+    the equations are `GRUCell`'s.
+
+    Args:
+        units: Positive integer, size of the output and of the state.
+        **kwargs: As `LSTM`, with `reset_after` instead of
+            `unit_forget_bias`.
+
+    Call arguments:
+        sequences: (batch, time, features).
+        initial_state: Optional `[h]`, (batch, units).
+        mask: Optional boolean (batch, time).
+        training: Whether dropout applies.
+
+    Example:
+
+    >>> tuple(GRU(4, reset_after=False)(np.ones((2, 3, 5))).shape)
+    (2, 4)
+    """
+
+    cell_class = GRUCell
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class SimpleRNN(RecurrentLayer):
+    """Fully connected recurrent layer, a drop-in for `keras.layers.SimpleRNN`.
+
+    Args:
+        units: Positive integer, size of the output and of the state.
+        **kwargs: As `LSTM`, without the gate arguments.
+
+    Call arguments:
+        sequences: (batch, time, features).
+        initial_state: Optional `[h]`, (batch, units).
+        mask: Optional boolean (batch, time).
+        training: Whether dropout applies.
+
+    Example:
+
+    >>> tuple(SimpleRNN(4)(np.ones((2, 3, 5))).shape)
+    (2, 4)
+    """
+
+    cell_class = SimpleRNNCell
