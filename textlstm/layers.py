@@ -96,12 +96,13 @@ class RecurrentLayer(keras.layers.RNN):
     def _check_initial_state(self, sequences, initial_state):
         states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
         batch = sequences.shape[0]
-        expected = [(batch, size) for size in self.state_size]
         shapes = [tuple(state.shape) for state in states]
-        if len(shapes) != len(expected) or not all(
-            len(shape) == 2 and shape[1] == size and None in (shape[0], batch) or shape == (batch, size)
-            for shape, (batch, size) in zip(shapes, expected)
-        ):
+
+        def fits(shape, size):
+            return len(shape) == 2 and shape[1] == size and (None in (shape[0], batch) or shape[0] == batch)
+
+        if len(shapes) != len(self.state_size) or not all(map(fits, shapes, self.state_size)):
+            expected = [(batch, size) for size in self.state_size]
             raise ValueError(
                 f"initial_state must be {len(expected)} tensor(s) of shape (batch, units) = {expected}. "
                 f"Received: initial_state with shapes {shapes}"
