@@ -1,0 +1,98 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+import train
+from lm_corpus import tiny_flags, write_corpus
+from textlstm.lm.config import LMConfig
+from textlstm.lm.train import train_language_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_a_killed_run_continues_from_its_last_epoch_with_its_learning_rate(tmp_path):
+    data = tmp_path / "corpus"
+    data.mkdir()
+    write_corpus(data, train_lines=3000)
+    out = tmp_path / "run"
+    # A fixed schedule that halves the rate after every epoch, so each epoch's rate tells which epoch it is.
+    flags = tiny_flags(data, out, "--epochs", "4", "--schedule", "fixed", "--decay-start", "1", "--lr-decay",
+                       "0.5", "--lr", "0.01")
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *flags], cwd=REPO,
+                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metadata = out / "backup" / "training_metadata.json"
+    deadline = time.time() + 240
+    while not metadata.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    first = json.loads((out / "metrics.json").read_text())
+    done = len(first["epochs"])
+    assert 1 <= done < 4 and not first.get("finished")
+
+    assert train.main(flags) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2, 3, 4]
+    assert metrics["epochs"][0] == first["epochs"][0]  # kept, not retrained
+    rates = [epoch["learning_rate"] for epoch in metrics["epochs"]]
+    assert rates == pytest.approx([0.01, 0.005, 0.0025, 0.00125])
+    assert metrics["finished"]
+
+
+def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, capsys):
+    data = tmp_path / "corpus"
+    data.mkdir()
+    write_corpus(data)
+    out = tmp_path / "run"
+    out.mkdir()
+    config = {"data": str(data), "units": 99}
+    (out / "config.json").write_text(json.dumps(config))
+    assert train.main(tiny_flags(data, out)) == 2
+    assert "other settings" in capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text()) == config
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAfterEpoch(keras.callbacks.Callback):
+    """Stops training like a crash, after the backup of the given epoch was written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise Interrupt()
+
+
+def test_resume_restores_the_plateau_learning_rate_from_the_optimizer_state(tmp_path):
+    data = tmp_path / "corpus"
+    data.mkdir()
+    write_corpus(data, train_lines=150, eval_lines=20)
+    # A large learning rate so that validation stops improving and the plateau schedule divides it.
+    config = LMConfig(data=str(data), out=str(tmp_path / "run"), layers=1, units=8, embedding_dim=8, bptt=5,
+                      batch_size=4, epochs=5, dropout=0.0, optimizer="sgd", lr=8.0, patience=0, seed=3)
+    with pytest.raises(Interrupt):
+        train_language_model(config, verbose=0, callbacks=[InterruptAfterEpoch(4)])
+    first = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
+    assert len(first) == 4
+
+    metrics = train_language_model(config, verbose=0)
+    epochs = metrics["epochs"]
+    assert [epoch["epoch"] for epoch in epochs] == [1, 2, 3, 4, 5] and epochs[:4] == first
+    # Epoch 5 runs at the rate the killed run's optimizer held: epoch 4's, divided by 4 because epoch 4
+    # did not improve on the best before it (with this seed it does not).
+    improved = first[3]["val_perplexity"] < min(epoch["val_perplexity"] for epoch in first[:3])
+    assert not improved
+    assert epochs[4]["learning_rate"] == pytest.approx(first[3]["learning_rate"] * 0.25)

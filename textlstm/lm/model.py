@@ -1,0 +1,124 @@
+"""The language model: embedding -> stacked textlstm recurrent layers -> softmax over the vocabulary."""
+
+import keras
+
+import textlstm
+from textlstm.errors import UsageError
+from textlstm.lm.perplexity import Perplexity
+from textlstm.lm.reversible_embedding import ReversibleEmbedding
+
+CELLS = {
+    "lstm": textlstm.LSTM,
+    "peephole": textlstm.PeepholeLSTM,
+    "coupled": textlstm.CoupledLSTM,
+    "gru": textlstm.GRU,
+    "simple": textlstm.SimpleRNN,
+}
+OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+
+
+def build_language_model(config, vocab_size, batch_size=None, stateful=False, carry_states=False):
+    """Builds the next-token model described by an `LMConfig`.
+
+    Layers are named `embedding`, `recurrent_1` ... `recurrent_N` and `output`
+    (absent with `tie_weights`), so weights can be copied by name between the
+    training model and its serving twin.
+
+    Args:
+        config: An `LMConfig` (cell, layers, units, embedding_dim, dropout,
+            tie_weights, init_scale, seed).
+        vocab_size: Number of tokens, `<pad>` (id 0) included.
+        batch_size: Fixed batch size; required when `stateful`.
+        stateful: Recurrent layers keep their state from one batch to the
+            next (training and evaluation with `stream_windows`).
+        carry_states: Build the serving model instead: inputs are token ids
+            (id 0 is masked padding) and each layer's initial states; outputs
+            are the logits after the last real token (batch, vocab) and each
+            layer's final states.
+
+    Returns:
+        A `keras.Model`. Without `carry_states` it maps (batch, time) ids to
+        (batch, time, vocab) logits.
+    """
+    if config.cell not in CELLS:
+        raise UsageError(f"cell must be one of {', '.join(CELLS)}. Received: cell={config.cell!r}")
+    if config.tie_weights and config.units != config.embedding_dim:
+        raise UsageError(f"tie-weights needs units == embedding-dim. "
+                         f"Received: units={config.units}, embedding-dim={config.embedding_dim}")
+    embedding_class = ReversibleEmbedding if config.tie_weights else keras.layers.Embedding
+    embedding = embedding_class(vocab_size, config.embedding_dim, mask_zero=carry_states, name="embedding",
+                                **_uniform(config, 0, "embeddings_initializer"))
+    tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
+    hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(embedding(tokens))
+    initial_states, final_states = [], []
+    for index in range(1, config.layers + 1):
+        layer = CELLS[config.cell](config.units, return_sequences=True, return_state=carry_states,
+                                   stateful=stateful, name=f"recurrent_{index}",
+                                   **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
+        if carry_states:
+            states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
+                      for number, size in enumerate(_state_sizes(layer))]
+            hidden, *layer_final_states = layer(hidden, initial_state=states)
+            initial_states += states
+            final_states += layer_final_states
+            last_h = layer_final_states[0]  # h after the last unmasked step; h comes first for every cell
+        else:
+            hidden = layer(hidden)
+        hidden = keras.layers.Dropout(config.dropout, seed=config.seed + index)(hidden)
+    if carry_states:
+        hidden = last_h  # (batch, units): only the next token after the prompt is needed
+    if config.tie_weights:
+        logits = embedding(hidden, reverse=True)
+    else:
+        logits = keras.layers.Dense(vocab_size, name="output",
+                                    **_uniform(config, config.layers + 1, "kernel_initializer"))(hidden)
+    if carry_states:
+        return keras.Model([tokens] + initial_states, [logits] + final_states, name="language_model_step")
+    return keras.Model(tokens, logits, name="language_model")
+
+
+def _uniform(config, offset, *names):
+    """Initializer arguments: uniform in [-init_scale, init_scale] as Zaremba et al., or {} for Keras's defaults."""
+    if config.init_scale <= 0:
+        return {}
+    return {name: keras.initializers.RandomUniform(-config.init_scale, config.init_scale,
+                                                   seed=config.seed + 10 * offset + number)
+            for number, name in enumerate(names)}
+
+
+def _state_sizes(layer):
+    sizes = layer.cell.state_size
+    return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+
+
+def compile_language_model(model, config):
+    """Compiles with mean cross-entropy over real tokens, perplexity, and the configured optimizer.
+
+    Clipping goes through the optimizer: `clipnorm` clips each gradient
+    tensor on its own, `global_clipnorm` all of them together.
+    """
+    optimizer = OPTIMIZERS[config.optimizer](
+        learning_rate=config.lr,
+        clipnorm=config.clipnorm or None,
+        global_clipnorm=config.global_clipnorm or None,
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
+        weighted_metrics=[Perplexity()],
+    )
+    return model
+
+
+def reset_states(model):
+    """Clears the state of every stateful recurrent layer of model."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.RNN) and layer.stateful:
+            layer.reset_state()
+
+
+def copy_weights(source, target):
+    """Copies weights layer by layer, matched by name, from source to target."""
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())

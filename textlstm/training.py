@@ -1,0 +1,182 @@
+"""Pieces of a resumable `model.fit` run: the run directory, its callbacks and metrics.json.
+
+Shared by the language-model and (later) summarization trainers. A run
+directory holds `config.json`, `metrics.json`, the best model, TensorBoard
+logs under `logs/`, and while training is under way `backup/`, where
+`keras.callbacks.BackupAndRestore` keeps the last finished epoch (weights,
+optimizer state including the learning rate, epoch number) so that the same
+command continues a killed run.
+"""
+
+import json
+import os
+import shutil
+import time
+
+import keras
+
+from textlstm.errors import UsageError
+from textlstm.files import write_json
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+BEST_MODEL_FILE = "best.keras"
+BACKUP_DIR = "backup"
+LOG_DIR = "logs"
+
+
+def read_json(path):
+    """Returns the JSON value in path, or None if the file does not exist."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def prepare_run_directory(out, config, overwrite=False):
+    """Creates, resumes or (with overwrite) clears a run directory, then writes config.json.
+
+    Args:
+        out: Run directory.
+        config: Dict of the run's settings, as saved in config.json.
+        overwrite: Replace a finished run, or an unfinished one with other settings.
+
+    Returns:
+        True if an unfinished run with the same settings is being continued.
+
+    Raises:
+        UsageError: out holds a finished run, a run with other settings, or
+            files that are not a run's, and overwrite is False.
+    """
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"out {out} is a file, not a run directory")
+    resume = False
+    if os.path.isdir(out) and os.listdir(out):
+        previous_config = read_json(os.path.join(out, CONFIG_FILE))
+        metrics = read_json(os.path.join(out, METRICS_FILE)) or {}
+        settings = {key: value for key, value in config.items() if key != "overwrite"}
+        if overwrite:
+            if previous_config is None and not os.path.exists(os.path.join(out, METRICS_FILE)):
+                raise UsageError(f"out {out} is not empty and is not a run directory; refusing to overwrite it")
+            shutil.rmtree(out)
+        elif previous_config is None:
+            raise UsageError(f"out {out} is not empty and holds no {CONFIG_FILE}; choose another --out")
+        elif metrics.get("finished"):
+            raise UsageError(f"run directory {out} already holds a finished run; "
+                             "pass --overwrite to replace it or choose another --out")
+        else:
+            changed = sorted(key for key in settings if previous_config.get(key) != settings[key])
+            if changed:
+                details = ", ".join(f"{key}: {previous_config.get(key)!r} -> {settings[key]!r}" for key in changed)
+                raise UsageError(f"run directory {out} holds an unfinished run with other settings ({details}); "
+                                 "repeat its command to continue it, or pass --overwrite")
+            resume = True
+    os.makedirs(out, exist_ok=True)
+    write_json(os.path.join(out, CONFIG_FILE), config)
+    return resume
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Clears stateful recurrent layers at the start of every epoch and every evaluation."""
+
+    def _reset(self):
+        for layer in self.model.layers:
+            if isinstance(layer, keras.layers.RNN) and layer.stateful:
+                layer.reset_state()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+
+    def on_test_begin(self, logs=None):
+        self._reset()
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Saves the model as a `.keras` file whenever the monitored value improves; temporary file, then rename.
+
+    Args:
+        path: Destination `.keras` file.
+        monitor: Log key to minimize, e.g. `val_perplexity`.
+        best: Best value seen before (when a run is resumed), or None.
+    """
+
+    def __init__(self, path, monitor, best=None):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None or (self.best is not None and current >= self.best):
+            return
+        self.best = current
+        temporary = f"{self.path[: -len('.keras')]}.tmp-{os.getpid()}.keras"
+        self.model.save(temporary)
+        os.replace(temporary, self.path)
+
+
+class MetricsLog(keras.callbacks.Callback):
+    """Writes metrics.json after every epoch: the epoch's logs, learning rate, tokens per second, time.
+
+    Args:
+        path: The metrics.json file; epochs already in it (a resumed run) are kept.
+        tokens_per_epoch: Real training tokens in one epoch.
+    """
+
+    def __init__(self, path, tokens_per_epoch):
+        super().__init__()
+        self.path = path
+        self.tokens_per_epoch = tokens_per_epoch
+        self.metrics = read_json(path) or {"epochs": []}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.metrics["epochs"] = self.metrics["epochs"][:epoch]  # a resumed run repeats an unfinished epoch
+        self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.epoch_start = self.train_end = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        self.train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        end = time.perf_counter()
+        train_seconds = (self.train_end if self.train_end > self.epoch_start else end) - self.epoch_start
+        record = {"epoch": epoch + 1, "learning_rate": self.learning_rate}
+        record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
+        record.update({"train_seconds": round(train_seconds, 3), "epoch_seconds": round(end - self.epoch_start, 3),
+                       "tokens_per_second": round(self.tokens_per_epoch / max(train_seconds, 1e-9), 1)})
+        self.metrics["epochs"].append(record)
+        write_json(self.path, self.metrics)
+
+
+class RestoreMonitors(keras.callbacks.Callback):
+    """After a resume, gives the plateau and early-stopping callbacks back their memory of earlier epochs.
+
+    Keras's `ReduceLROnPlateau` and `EarlyStopping` forget their best value
+    in `on_train_begin`; this callback, placed after them, sets `best` and
+    `wait` from the history that metrics.json kept.
+
+    Args:
+        callbacks: The monitor callbacks to restore.
+        history: Earlier values of the monitored quantity, one per epoch.
+    """
+
+    def __init__(self, callbacks, history):
+        super().__init__()
+        self.callbacks = callbacks
+        self.history = history
+
+    def on_train_begin(self, logs=None):
+        if not self.history:
+            return
+        best = min(self.history)
+        wait = len(self.history) - 1 - self.history.index(best)
+        for callback in self.callbacks:
+            callback.best = best
+            callback.wait = wait
+
+
+def best_so_far(metrics_path, monitor):
+    """Returns the values of monitor over the epochs recorded in metrics_path."""
+    metrics = read_json(metrics_path) or {"epochs": []}
+    return [epoch[monitor] for epoch in metrics["epochs"] if monitor in epoch]
