@@ -1,0 +1,126 @@
+import keras
+import numpy as np
+import pytest
+
+import textlstm
+from textlstm.seq2seq import Seq2Seq, Seq2SeqConfig, build_model, masked_loss
+
+SOURCE = np.array([[4, 5, 6, 7, 8], [9, 10, 11, 0, 0]], "int32")
+DECODER_INPUT = np.array([[2, 12, 13, 14], [2, 15, 0, 0]], "int32")
+LABELS = np.array([[12, 13, 14, 3], [15, 3, 0, 0]], "int32")
+
+
+def tiny_model(**overrides):
+    keras.utils.set_random_seed(0)
+    fields = {"vocab_size": 20, "embedding_dim": 6, "units": 4, **overrides}
+    return build_model(Seq2SeqConfig(**fields))
+
+
+def run(model, source=SOURCE, decoder_input=DECODER_INPUT):
+    return np.asarray(model({"source": source, "decoder_input": decoder_input}))
+
+
+def pad_columns(array, extra):
+    return np.pad(array, ((0, 0), (0, extra)))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "coupled", "gru", "simple"])
+def test_logits_shape_for_every_cell(cell):
+    model = tiny_model(cell=cell)
+    assert run(model).shape == (2, 4, 20)
+
+
+VARIANTS = [
+    {},
+    {"bidirectional": True, "num_layers": 2, "attention": "bahdanau"},
+    {"cell": "gru", "bidirectional": True, "tie_embeddings": True},
+    {"cell": "peephole", "num_layers": 2, "dropout": 0.3},
+]
+
+
+@pytest.mark.parametrize("overrides", VARIANTS)
+def test_decode_step_matches_teacher_forcing(overrides):
+    model = tiny_model(**overrides)
+    encoded = model.encode(SOURCE)
+    states, steps = encoded["states"], []
+    for time in range(DECODER_INPUT.shape[1]):
+        logits, states = model.decode_step(DECODER_INPUT[:, time], states, encoded)
+        steps.append(np.asarray(logits))
+    step_by_step = np.stack(steps, axis=1)
+    teacher_forced = run(model)
+    np.testing.assert_allclose(step_by_step[0], teacher_forced[0], atol=1e-5)
+    np.testing.assert_allclose(step_by_step[1, :2], teacher_forced[1, :2], atol=1e-5)  # beyond: padding
+
+
+@pytest.mark.parametrize("overrides", VARIANTS)
+def test_padding_appended_to_source_changes_nothing(overrides):
+    model = tiny_model(**overrides)
+    loss = masked_loss()
+    padded = pad_columns(SOURCE, 3)
+    np.testing.assert_allclose(run(model, source=padded), run(model), atol=1e-5)
+    np.testing.assert_allclose(
+        float(loss(LABELS, run(model, source=padded))), float(loss(LABELS, run(model))), rtol=1e-6
+    )
+
+
+def test_loss_ignores_padding_targets():
+    model = tiny_model()
+    loss = masked_loss()
+    logits = run(model)
+    padded_logits = run(model, decoder_input=pad_columns(DECODER_INPUT, 2))
+    np.testing.assert_allclose(
+        float(loss(pad_columns(LABELS, 2), padded_logits)), float(loss(LABELS, logits)), rtol=1e-6
+    )
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, LABELS[..., None], axis=-1)[..., 0]
+    expected = -picked[LABELS != 0].mean()  # mean over the 6 real targets only
+    np.testing.assert_allclose(float(loss(LABELS, logits)), expected, rtol=1e-5)
+
+
+def test_tied_embeddings_share_the_matrix():
+    model = tiny_model(tie_embeddings=True)
+    assert model.output_projection is None
+    assert model.attentional.units == model.embedding_dim
+    names = [weight.path for weight in model.weights]
+    assert sum("embeddings" in name for name in names) == 1
+
+
+def test_training_lowers_the_loss():
+    model = tiny_model(units=8)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=masked_loss())
+    inputs = {"source": SOURCE, "decoder_input": DECODER_INPUT}
+    before = model.evaluate(inputs, LABELS, verbose=0)
+    model.fit(inputs, LABELS, epochs=20, verbose=0)
+    assert model.evaluate(inputs, LABELS, verbose=0) < before / 2
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = tiny_model(bidirectional=True, tie_embeddings=True, attention="bahdanau")
+    path = tmp_path / "seq2seq.keras"
+    model.save(path)
+    reloaded = textlstm.load_model(path)
+    assert isinstance(reloaded, Seq2Seq)
+    assert reloaded.get_config() == model.get_config()
+    np.testing.assert_allclose(run(reloaded), run(model), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"cell": "lstmm"}, "cell='lstmm'"),
+        ({"attention": "dot"}, "attention='dot'"),
+        ({"units": 0}, "units=0"),
+        ({"num_layers": 1.5}, "num_layers=1.5"),
+        ({"dropout": 1.0}, "dropout=1.0"),
+    ],
+)
+def test_invalid_arguments_are_named(overrides, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        Seq2Seq(**{"vocab_size": 20, **overrides})
+
+
+def test_config_splits_model_and_decoding_fields():
+    config = Seq2SeqConfig(vocab_size=20, beam_size=3)
+    assert config.model_kwargs()["vocab_size"] == 20
+    assert config.decode_kwargs()["beam_size"] == 3
+    assert not set(config.model_kwargs()) & set(config.decode_kwargs())

@@ -1,0 +1,58 @@
+import pytest
+
+from textlstm.seq2seq import lead, mean_length, rouge
+
+
+def test_identical_summaries_score_100():
+    scores = rouge(["meeting moved to friday"], ["meeting moved to friday"])
+    assert scores == pytest.approx({"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0})
+
+
+def test_hand_computed_f1():
+    # unigrams: 2 of 3 match both ways -> 2/3; bigrams: "the cat" of 2 -> 1/2;
+    # longest common subsequence "the cat" -> 2/3.
+    scores = rouge(["the cat sat"], ["the cat ran"])
+    assert scores == pytest.approx({"rouge1": 200 / 3, "rouge2": 50.0, "rougeL": 200 / 3})
+
+
+def test_rouge_l_follows_word_order():
+    # Same words, reversed: ROUGE-1 is perfect, the LCS is one word, no bigram matches.
+    scores = rouge(["alpha beta gamma"], ["gamma beta alpha"])
+    assert scores == pytest.approx({"rouge1": 100.0, "rouge2": 0.0, "rougeL": 100 / 3})
+
+
+def test_stemming_and_case_are_ignored():
+    assert rouge(["Meetings moved"], ["meeting moves"])["rouge1"] == pytest.approx(100.0)
+
+
+def test_scores_are_averaged_over_pairs():
+    scores = rouge(["a b", "c d"], ["a b", "e f"])
+    assert scores == pytest.approx({"rouge1": 50.0, "rouge2": 50.0, "rougeL": 50.0})
+
+
+def test_mismatched_lengths_are_named():
+    with pytest.raises(ValueError, match="len\\(predictions\\)=2"):
+        rouge(["a"], ["a", "b"])
+
+
+def test_lead_takes_the_first_words():
+    assert lead(["hi anna , the meeting moved", "ok"], 3) == ["hi anna ,", "ok"]
+    with pytest.raises(ValueError, match="num_words=0"):
+        lead(["a"], 0)
+
+
+def test_mean_length_rounds():
+    assert mean_length(["a b", "a b c d"]) == 3
+    assert mean_length(["a", "a b"]) == 2  # 1.5 rounds half to even
+    with pytest.raises(ValueError, match="summaries=\\[\\]"):
+        mean_length([])
+
+
+def test_lead_baseline_end_to_end():
+    sources = ["hi team , the demo moved to friday .", "dear sam , report due monday ."]
+    targets = ["demo moved to friday", "report due monday"]
+    predictions = lead(sources, mean_length(targets))  # 4 words: "hi team , the"
+    assert predictions[0] == "hi team , the"
+    # pair 1: no overlap; pair 2: "dear sam , report" vs "report due monday": 1 unigram,
+    # precision 1/3 (the comma is dropped), recall 1/3 -> F1 1/3.
+    assert rouge(targets, predictions)["rouge1"] == pytest.approx(100 / 6)

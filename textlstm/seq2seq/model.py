@@ -1,0 +1,295 @@
+"""An attention encoder-decoder over token ids, built on textlstm's recurrent layers."""
+
+import keras
+from keras import ops
+
+from textlstm.cells.base import positive_int, rate
+from textlstm.layers import GRU, LSTM, CoupledLSTM, PeepholeLSTM, SimpleRNN
+
+RECURRENT_LAYERS = {
+    "lstm": LSTM,
+    "peephole": PeepholeLSTM,
+    "coupled": CoupledLSTM,
+    "gru": GRU,
+    "simple": SimpleRNN,
+}
+ATTENTIONS = ("luong", "bahdanau")
+PAD_ID = 0
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class Seq2Seq(keras.Model):
+    """Encoder-decoder with attention, trained with teacher forcing.
+
+    The data flow, for a source `x` and a decoder input `y` (`<bos>` then the
+    target), both integer ids padded with 0:
+
+        e_x, e_y = embedding(x), embedding(y)     one matrix for both sides
+        memory, states = encoder(e_x)             num_layers recurrent layers
+        h = decoder(e_y, initial_state=states)    layer l starts from encoder layer l
+        context = attention(h, memory)            padding of x masked
+        a = tanh(W_c [context; h])                attentional hidden (Luong 2015, eq. 5)
+        logits = a W_out + b                      W_out = embedding^T when tied
+
+    With `bidirectional`, each encoder layer's final forward and backward
+    states are concatenated and projected back to `units` by a `Dense`, one
+    per state, before they start the decoder; the memory is then
+    `2 * units` wide.
+
+    Attention scores: `"luong"` is Luong's "general" score `h^T W_a m`
+    (`keras.layers.Attention` with projected keys); `"bahdanau"` is the
+    additive score `v^T tanh(W_q h + W_a m)` (`keras.layers.AdditiveAttention`).
+    In both, the query is the decoder's top output at the same step, as in
+    Luong et al.; the context is not fed back into the decoder.
+
+    Padding (id 0) is masked in the encoder (padded steps keep the states),
+    in the attention (padded positions get zero weight) and, through
+    `masked_loss`, in the loss.
+
+    Reference: Bahdanau, Cho & Bengio 2015, "Neural Machine Translation by
+    Jointly Learning to Align and Translate"; Luong, Pham & Manning 2015,
+    "Effective Approaches to Attention-based Neural Machine Translation".
+
+    Args:
+        vocab_size: Size of the shared vocabulary, pad id 0 included.
+        embedding_dim: Width of the token embeddings.
+        units: Width of every recurrent layer (per direction in the encoder).
+        num_layers: Number of recurrent layers in the encoder and in the decoder.
+        cell: Recurrent layer, one of `"lstm"`, `"peephole"`, `"coupled"`,
+            `"gru"`, `"simple"`.
+        bidirectional: Run each encoder layer in both directions
+            (`keras.layers.Bidirectional`).
+        attention: `"luong"` or `"bahdanau"`.
+        dropout: Dropout rate on the embeddings, between recurrent layers and
+            on the attentional hidden state.
+        tie_embeddings: Use the transposed embedding matrix as the output
+            projection; the attentional hidden state is then
+            `embedding_dim` wide instead of `units`.
+        **kwargs: Base model arguments, such as `name`.
+
+    Call arguments:
+        inputs: Dict with `"source"`, (batch, source_time) ids, and
+            `"decoder_input"`, (batch, target_time) ids.
+        training: Whether dropout applies.
+
+    Returns:
+        Logits, (batch, target_time, vocab_size).
+
+    Example:
+
+    >>> model = Seq2Seq(vocab_size=20, embedding_dim=8, units=8)
+    >>> logits = model({"source": np.ones((2, 5), "int32"),
+    ...                 "decoder_input": np.ones((2, 3), "int32")})
+    >>> logits.shape
+    TensorShape([2, 3, 20])
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        embedding_dim=64,
+        units=128,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=False,
+        attention="luong",
+        dropout=0.0,
+        tie_embeddings=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in RECURRENT_LAYERS:
+            raise ValueError(f"cell must be one of {sorted(RECURRENT_LAYERS)}. Received: cell={cell!r}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {list(ATTENTIONS)}. Received: attention={attention!r}")
+        self.vocab_size = positive_int("vocab_size", vocab_size)
+        self.embedding_dim = positive_int("embedding_dim", embedding_dim)
+        self.units = positive_int("units", units)
+        self.num_layers = positive_int("num_layers", num_layers)
+        self.cell = cell
+        self.bidirectional = bool(bidirectional)
+        self.attention = attention
+        self.dropout = rate("dropout", dropout)
+        self.tie_embeddings = bool(tie_embeddings)
+
+        layer_class = RECURRENT_LAYERS[cell]
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+        self.encoder_layers = []
+        for index in range(num_layers):
+            layer = layer_class(units, return_sequences=True, return_state=True, name=f"encoder_{index}")
+            if bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
+            self.encoder_layers.append(layer)
+        self.states_per_layer = len(layer_class.cell_class.state_names)  # LSTMs carry h and c, the others h
+        self.bridges = []  # one Dense per (layer, state): [forward; backward] -> units
+        if bidirectional:
+            self.bridges = [
+                keras.layers.Dense(units, name=f"bridge_{index}_{state}")
+                for index in range(num_layers)
+                for state in range(self.states_per_layer)
+            ]
+        self.decoder_layers = [
+            layer_class(units, return_sequences=True, return_state=True, name=f"decoder_{index}")
+            for index in range(num_layers)
+        ]
+        self.key_projection = keras.layers.Dense(units, use_bias=False, name="attention_keys")
+        self.query_projection = None
+        if attention == "bahdanau":
+            self.query_projection = keras.layers.Dense(units, use_bias=False, name="attention_query")
+            self.attention_layer = keras.layers.AdditiveAttention(name="attention")
+        else:
+            self.attention_layer = keras.layers.Attention(name="attention")
+        attentional_size = embedding_dim if tie_embeddings else units
+        self.attentional = keras.layers.Dense(attentional_size, activation="tanh", name="attentional")
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.output_projection = None
+        if tie_embeddings:
+            self.output_bias = self.add_weight(shape=(vocab_size,), initializer="zeros", name="output_bias")
+        else:
+            self.output_projection = keras.layers.Dense(vocab_size, name="output_projection")
+
+    def encode(self, source, training=False):
+        """Runs the encoder once over a batch of sources.
+
+        Args:
+            source: (batch, source_time) ids, padded with 0.
+            training: Whether dropout applies.
+
+        Returns:
+            A dict: `"memory"` (batch, source_time, memory_size), the top
+            encoder layer's outputs; `"keys"` (batch, source_time, units),
+            the memory projected for the attention scores; `"source_mask"`
+            (batch, source_time), False at padding; and `"states"`, per
+            decoder layer the list of its initial states, each (batch, units).
+        """
+        source_mask = ops.not_equal(source, PAD_ID)
+        x = self.dropout_layer(self.embedding(source), training=training)
+        states = []
+        for index, layer in enumerate(self.encoder_layers):
+            x, *layer_states = layer(x, mask=source_mask, training=training)
+            if self.bidirectional:
+                layer_states = self._bridge(index, layer_states)
+            states.append(list(layer_states))
+            if index < self.num_layers - 1:
+                x = self.dropout_layer(x, training=training)
+        return {"memory": x, "keys": self.key_projection(x), "source_mask": source_mask, "states": states}
+
+    def _bridge(self, index, layer_states):
+        forward, backward = layer_states[: self.states_per_layer], layer_states[self.states_per_layer :]
+        bridges = self.bridges[index * self.states_per_layer : (index + 1) * self.states_per_layer]
+        return [
+            bridge(ops.concatenate([state_forward, state_backward], axis=-1))  # (batch, 2 * units) -> (batch, units)
+            for bridge, state_forward, state_backward in zip(bridges, forward, backward)
+        ]
+
+    def call(self, inputs, training=False):
+        encoded = self.encode(inputs["source"], training=training)
+        decoder_input = inputs["decoder_input"]
+        x = self.dropout_layer(self.embedding(decoder_input), training=training)
+        target_mask = ops.not_equal(decoder_input, PAD_ID)
+        for index, (layer, initial_state) in enumerate(zip(self.decoder_layers, encoded["states"])):
+            x, *_ = layer(x, initial_state=initial_state, mask=target_mask, training=training)
+            if index < self.num_layers - 1:
+                x = self.dropout_layer(x, training=training)
+        return self.output_logits(x, encoded, training=training)
+
+    def decode_step(self, token, states, encoded):
+        """One decoder step in inference mode, for greedy and beam search.
+
+        Runs each decoder layer's cell once, so it computes the same numbers
+        as `call` at one time step of teacher forcing.
+
+        Args:
+            token: (batch,) ids of the previous token (`<bos>` at the start).
+            states: Per decoder layer, the list of its states.
+            encoded: `encode`'s dict (its `"states"` entry is not read).
+
+        Returns:
+            `(logits, states)`: logits (batch, vocab_size) of the next token,
+            and the new states, structured as `states`.
+        """
+        # The embedding lookup without the layer call, which would attach a padding mask the cells warn about.
+        x = ops.take(self.embedding.embeddings, token, axis=0)  # (batch, embedding_dim)
+        new_states = []
+        for layer, layer_states in zip(self.decoder_layers, states):
+            x, layer_states = layer.cell(x, layer_states, training=False)
+            new_states.append(list(layer_states))
+        logits = self.output_logits(x[:, None, :], encoded, training=False)  # (batch, 1, vocab_size)
+        return logits[:, 0], new_states
+
+    def output_logits(self, decoder_outputs, encoded, training=False):
+        """Attention, attentional hidden state and vocabulary logits.
+
+        Args:
+            decoder_outputs: (batch, target_time, units), the top decoder layer's outputs.
+            encoded: `encode`'s dict.
+            training: Whether dropout applies.
+
+        Returns:
+            Logits, (batch, target_time, vocab_size).
+        """
+        query = decoder_outputs
+        if self.query_projection is not None:
+            query = self.query_projection(decoder_outputs)
+        context = self.attention_layer(
+            [query, encoded["memory"], encoded["keys"]], mask=[None, encoded["source_mask"]]
+        )  # (batch, target_time, memory_size)
+        attentional = self.attentional(ops.concatenate([context, decoder_outputs], axis=-1))
+        attentional = self.dropout_layer(attentional, training=training)
+        if self.output_projection is not None:
+            return self.output_projection(attentional)
+        return ops.matmul(attentional, ops.transpose(self.embedding.embeddings)) + self.output_bias
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "cell": self.cell,
+            "bidirectional": self.bidirectional,
+            "attention": self.attention,
+            "dropout": self.dropout,
+            "tie_embeddings": self.tie_embeddings,
+        }
+
+
+def masked_loss():
+    """Sparse categorical crossentropy from logits, averaged over non-padding targets.
+
+    Targets equal to the pad id 0 get zero weight, and the mean is taken
+    over the remaining targets only, so appending padding changes nothing.
+
+    Returns:
+        A `keras.losses.SparseCategoricalCrossentropy`.
+
+    Example:
+
+    >>> loss = masked_loss()
+    >>> float(loss(np.array([[3, 0]]), np.zeros((1, 2, 5))))  # ln(5)
+    1.6094...
+    """
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=PAD_ID)
+
+
+def build_model(config):
+    """Builds a `Seq2Seq` from a `Seq2SeqConfig` and creates its weights.
+
+    Args:
+        config: A `Seq2SeqConfig`.
+
+    Returns:
+        The built, uncompiled `Seq2Seq`.
+
+    Example:
+
+    >>> from textlstm.seq2seq import Seq2SeqConfig
+    >>> model = build_model(Seq2SeqConfig(vocab_size=20, units=8, embedding_dim=8))
+    >>> model.count_params() > 0
+    True
+    """
+    model = Seq2Seq(**config.model_kwargs())
+    dummy = ops.ones((1, 2), dtype="int32")
+    model({"source": dummy, "decoder_input": dummy})
+    return model
