@@ -322,3 +322,43 @@ def test_layer_reads_cell_arguments_through():
     assert (layer.units, layer.dropout, layer.reset_after) == (UNITS, 0.25, False)
     with pytest.raises(AttributeError):
         layer.no_such_argument
+
+
+LOOPS = {  # name: (layer, extra arguments); every cell, and GRU's second recurrent product
+    **{name: (layer_class, {}) for name, (_, layer_class) in CELLS.items()},
+    "gru_reset_before": (textlstm.GRU, {"reset_after": False}),
+}
+
+
+@pytest.mark.parametrize("name", LOOPS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+@pytest.mark.parametrize("in_graph", [False, True])
+def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph):
+    # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient.
+    layer_class, extra = LOOPS[name]
+    arguments = dict(
+        return_sequences=True, return_state=True, go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+        dropout=0.3, recurrent_dropout=0.3, seed=4, **extra,
+    )
+    fast, reference = layer_class(UNITS, **arguments), layer_class(UNITS, unroll=True, **arguments)
+    fast.build((None, TIME, FEATURES))
+    reference.build((None, TIME, FEATURES))
+    randomize(fast)
+    reference.set_weights(fast.get_weights())
+    x = tf.constant(inputs())
+    states = [tf.constant(np.random.RandomState(20 + i).randn(BATCH, UNITS).astype("float32")) for i in range(len(fast.cell.state_names))]
+
+    def outputs_and_gradients(layer):
+        with tf.GradientTape() as tape:
+            tape.watch([x, *states])
+            outputs = layer(x, initial_state=states, mask=padding_mask(), training=True)  # the sequence and the final states
+            loss = sum(tf.reduce_sum(output * np.random.RandomState(k).randn(*output.shape)) for k, output in enumerate(outputs))
+        return outputs, tape.gradient(loss, [x, *states, *layer.trainable_weights])
+
+    if in_graph:
+        outputs_and_gradients = tf.function(outputs_and_gradients)
+    ours, theirs = outputs_and_gradients(fast), outputs_and_gradients(reference)
+    for ours_value, theirs_value in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs)):
+        np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-6)
+    assert all(np.abs(gradient).max() > 0 for gradient in ours[1])  # peepholes and initial states included

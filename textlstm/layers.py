@@ -6,6 +6,7 @@ import keras
 from keras import ops
 from keras.src import backend, tree
 
+from textlstm import time_loop
 from textlstm.cells import (
     CoupledLSTMCell,
     GRUCell,
@@ -14,6 +15,7 @@ from textlstm.cells import (
     RecurrentCell,
     SimpleRNNCell,
 )
+from textlstm.cells.base import recurrent_product
 
 
 def cell_argument_names(cell_class):
@@ -31,12 +33,14 @@ class RecurrentLayer(keras.layers.RNN):
     """Base of the textlstm layers: a `keras.layers.RNN` with a faster loop.
 
     Keras's own loop calls the cell once per time step, so `x W` is computed
-    inside the loop, one small matrix product per step. Here the cell's
-    `project` runs once over all time steps (one large matrix product) and
-    only the cell's `step`, which holds `h_prev U` and the gate equations,
-    runs inside Keras's time loop. Everything else (masks, `go_backwards`,
-    `stateful`, `initial_state`, `return_state`, `Bidirectional`) is
-    `keras.layers.RNN`'s own.
+    inside the loop, one small matrix product per step, and autodiff adds up
+    the gradient of `U` one step at a time. Here the cell's `project` runs
+    once over all time steps (one large matrix product); only `h_prev U` and
+    the cell's pointwise `step` run inside the time loop, whose gradient
+    (`time_loop.with_gradient`) computes `dU` after the loop in one large
+    matrix product too. Masks, `go_backwards` and the outputs follow Keras's
+    loop exactly; `stateful`, `initial_state`, `return_state` and
+    `Bidirectional` are `keras.layers.RNN`'s own.
 
     Subclasses set `cell_class`; the layer takes the cell's arguments by
     name, as `keras.layers.LSTM` does.
@@ -109,32 +113,62 @@ class RecurrentLayer(keras.layers.RNN):
             )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        return self._run(sequences, initial_state, mask, training, lambda values: values["h"])
+        cell = self.cell
+        z_x, mask, recurrent_mask = self._project(sequences, initial_state, mask, training)
+        if self.unroll:
+            states, outputs = self._unrolled(z_x, initial_state, mask, recurrent_mask)
+        else:
+            recurrent_kernel = ops.convert_to_tensor(cell.recurrent_kernel)
+            states = time_loop.with_gradient(cell, z_x, initial_state, recurrent_kernel, cell.recurrent_bias, mask, recurrent_mask)
+            outputs = self._shown(states[0], mask)
+        last_output = outputs[-1]
+        outputs = ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else ops.expand_dims(last_output, 1)
+        return last_output, outputs, [state[-1] for state in states]
 
-    def _run(self, sequences, initial_state, mask, training, output_of, return_all_outputs=None):
+    def _project(self, sequences, initial_state, mask, training):
+        """Time-major `x W + b` of every step, the mask and the recurrent dropout mask."""
         cell = self.cell
         if tree.is_nested(mask):
             mask = mask[0]
         input_mask, recurrent_mask = cell.dropout_masks(sequences[:, 0], initial_state[0], training)
         if input_mask is not None:
             sequences = sequences * ops.expand_dims(input_mask, 1)  # one mask for every time step
-        projected = cell.project(sequences)  # (batch, time, gates * units), x W + b for all steps at once
+        sequences = ops.transpose(sequences, (1, 0, 2))  # (time, batch, features)
+        if mask is not None:
+            mask = ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)  # (time, batch, 1)
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=0)
+            mask = None if mask is None else ops.flip(mask, axis=0)
+        return cell.project(sequences), mask, recurrent_mask  # (time, batch, gates * units): one matrix product
 
-        def step(z_x, states):
-            values = cell.step(z_x, list(states), recurrent_mask)
-            return output_of(values), [values[name] for name in cell.state_names]
+    def _shown(self, values, mask):
+        """What Keras outputs at masked steps: zeros, or the last unmasked step's values (zeros before any)."""
+        if mask is None:
+            return values
+        shown = mask if self.zero_output_for_mask else ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
+        return ops.where(shown, values, ops.zeros_like(values))
 
-        return backend.rnn(
+    def _unrolled(self, z_x, initial_state, mask, recurrent_mask):
+        # unroll=True is Keras's option, so it runs in Keras's own loop with plain autodiff;
+        # it is also the reference the tests hold `time_loop.with_gradient` to.
+        cell = self.cell
+
+        def step(step_z_x, states):
+            z_h = recurrent_product(states[0], recurrent_mask, cell.recurrent_kernel, cell.recurrent_bias)
+            values = cell.step(step_z_x, z_h, list(states), recurrent_mask)
+            return values["h"], [values[name] for name in cell.state_names]
+
+        _, outputs, states = backend.rnn(
             step,
-            projected,
+            z_x,
             list(initial_state),
-            go_backwards=self.go_backwards,
             mask=mask,
-            unroll=self.unroll,
-            input_length=sequences.shape[1],
+            unroll=True,
+            input_length=z_x.shape[0],
+            time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
-            return_all_outputs=self.return_sequences if return_all_outputs is None else return_all_outputs,
         )
+        return [ops.expand_dims(state, 0) for state in states], outputs
 
     def trace(self, inputs, initial_state=None, mask=None):
         """Runs the layer and returns what happened inside it, step by step.
@@ -149,8 +183,10 @@ class RecurrentLayer(keras.layers.RNN):
             LSTM family; `z`, `r`, `n`, `h` for the GRU; `h` for SimpleRNN) to
             (batch, time, units) tensors, the values of the forward pass in
             inference mode, in the order the layer visited the time steps
-            (reversed for `go_backwards`, as the layer's own output). The
-            state of a stateful layer is read, not updated.
+            (reversed for `go_backwards`, as the layer's own output). At a
+            masked step every value is the last unmasked step's, as the
+            layer's output is. The state of a stateful layer is read, not
+            updated.
         """
         sequences = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
         if len(sequences.shape) != 3:
@@ -162,16 +198,12 @@ class RecurrentLayer(keras.layers.RNN):
         else:
             self._check_initial_state(sequences, initial_state)
         initial_state = [ops.convert_to_tensor(state, dtype=self.compute_dtype) for state in tree.flatten(initial_state)]
-        names = self.cell.trace_names
-        _, outputs, _ = self._run(
-            sequences,
-            initial_state,
-            mask,
-            training=False,
-            output_of=lambda values: tuple(values[name] for name in names),
-            return_all_outputs=True,
-        )
-        return dict(zip(names, outputs))
+        cell = self.cell
+        z_x, mask, _ = self._project(sequences, initial_state, mask, training=False)
+        names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
+        values, _ = time_loop.run(cell, z_x, initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
+        values = dict(zip(names, values))
+        return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 
     def get_config(self):
         config = super().get_config()

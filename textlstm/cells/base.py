@@ -38,12 +38,18 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     - `project(x)`: the input projection `x W + b` for every gate at once. It
       does not depend on the previous state, so `textlstm` layers apply it to
       all time steps in one large matrix product before the time loop.
-    - `step(z_x, states, recurrent_mask)`: the recurrent part, one line per
-      equation. Returns a dict of every named activation of the step (the
-      gates, the candidate and the new states), which `trace` exposes.
+    - the recurrent product `z_h = h_prev U + b'` (`recurrent_product` below;
+      `b'` is `recurrent_bias`, None but for the GRU), with the whole `U`.
+      `textlstm` layers compute it themselves inside the time loop, so that
+      their gradient can compute `U`'s after the loop in one matrix product.
+    - `step(z_x, z_h, states, recurrent_mask)`: the pointwise part, one line
+      per equation, from `z_x = x W + b` and `z_h = h_prev U (+ b')`.
+      Returns a dict of every named activation of the step (the gates, the
+      candidate and the new states), which `trace` exposes. Weights that
+      `step` reads itself (peepholes) get their gradient step by step.
 
-    `call` chains the two, so each cell also works one step at a time inside
-    `keras.layers.RNN`.
+    `call` chains the three, so each cell also works one step at a time
+    inside `keras.layers.RNN`.
 
     Subclasses set `gates` (how many `units`-wide blocks the fused kernel
     holds), `state_names` (the keys of `step`'s dict that are the states, `h`
@@ -130,6 +136,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def input_bias(self):
         return self.bias
 
+    @property
+    def recurrent_bias(self):
+        """The bias added to `h_prev U` (GRU with `reset_after`), else None."""
+        return None
+
     def project(self, x):
         """`x W + b` for every gate at once; `x` is (..., input_dim)."""
         z_x = ops.matmul(x, self.kernel)
@@ -137,7 +148,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             z_x = z_x + self.input_bias
         return z_x
 
-    def step(self, z_x, states, recurrent_mask=None):
+    def step(self, z_x, z_h, states, recurrent_mask=None):
         raise NotImplementedError
 
     def dropout_masks(self, x, h_prev, training):
@@ -154,7 +165,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         input_mask, recurrent_mask = self.dropout_masks(inputs, states[0], training)
         if input_mask is not None:
             inputs = inputs * input_mask
-        values = self.step(self.project(inputs), states, recurrent_mask)
+        z_h = recurrent_product(states[0], recurrent_mask, self.recurrent_kernel, self.recurrent_bias)
+        values = self.step(self.project(inputs), z_h, states, recurrent_mask)
         return values["h"], [values[name] for name in self.state_names]
 
     def get_initial_state(self, batch_size=None):
@@ -181,8 +193,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return {**super().get_config(), **config}
 
 
-def recurrent_product(cell, h_prev, recurrent_mask, kernel=None):
-    """`h_prev U`, with recurrent dropout applied to `h_prev` when training."""
+def recurrent_product(h_prev, recurrent_mask, kernel, bias=None):
+    """`h_prev U + b'`, with recurrent dropout applied to `h_prev` when training."""
     if recurrent_mask is not None:
         h_prev = h_prev * recurrent_mask
-    return ops.matmul(h_prev, cell.recurrent_kernel if kernel is None else kernel)
+    z_h = ops.matmul(h_prev, kernel)
+    return z_h if bias is None else z_h + bias

@@ -67,23 +67,20 @@ class GRUCell(RecurrentCell):
     def input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
 
-    def step(self, z_x, states, recurrent_mask=None):
+    @property
+    def recurrent_bias(self):
+        return self.bias[1] if self.reset_after and self.use_bias else None
+
+    def step(self, z_x, z_h, states, recurrent_mask=None):
         (h_prev,) = states
         x_z, x_r, x_n = ops.split(z_x, 3, axis=-1)
-        if self.reset_after:
-            z_h = recurrent_product(self, h_prev, recurrent_mask)  # (batch, 3 * units)
-            if self.use_bias:
-                z_h = z_h + self.bias[1]
-            h_z, h_r, h_n = ops.split(z_h, 3, axis=-1)
-        else:
-            z_h = recurrent_product(self, h_prev, recurrent_mask, self.recurrent_kernel[:, : 2 * self.units])
-            h_z, h_r = ops.split(z_h, 2, axis=-1)
+        h_z, h_r, h_n = ops.split(z_h, 3, axis=-1)  # h_n is not used without reset_after
         z = self.recurrent_activation(x_z + h_z)  # update gate: how much of h_prev to keep
         r = self.recurrent_activation(x_r + h_r)  # reset gate: how much of h_prev the candidate sees
         if self.reset_after:
             n = self.activation(x_n + r * h_n)  # candidate
         else:
-            n = self.activation(x_n + recurrent_product(self, r * h_prev, recurrent_mask, self.recurrent_kernel[:, 2 * self.units :]))  # candidate
+            n = self.activation(x_n + recurrent_product(r * h_prev, recurrent_mask, self.recurrent_kernel[:, 2 * self.units :]))  # candidate
         h = z * h_prev + (1 - z) * n  # new state: a mix of the old one and the candidate
         return {"z": z, "r": r, "n": n, "h": h}
 

@@ -3,7 +3,7 @@
 import keras
 from keras import activations, initializers, ops, regularizers
 
-from textlstm.cells.base import RecurrentCell, lookup, recurrent_product
+from textlstm.cells.base import RecurrentCell, lookup
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
@@ -73,9 +73,9 @@ class LSTMCell(RecurrentCell):
         blocks[self.forget_gate_index] = ops.ones((self.units,), dtype=dtype)
         return ops.concatenate(blocks)
 
-    def step(self, z_x, states, recurrent_mask=None):
+    def step(self, z_x, z_h, states, recurrent_mask=None):
         h_prev, c_prev = states
-        z = z_x + recurrent_product(self, h_prev, recurrent_mask)  # (batch, 4 * units)
+        z = z_x + z_h  # (batch, 4 * units): x W + b + h_prev U
         z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)  # input gate: how much of g to write
         f = self.recurrent_activation(z_f)  # forget gate: how much of c_prev to keep
@@ -150,9 +150,9 @@ class PeepholeLSTMCell(LSTMCell):
             for gate in "ifo"
         )
 
-    def step(self, z_x, states, recurrent_mask=None):
+    def step(self, z_x, z_h, states, recurrent_mask=None):
         h_prev, c_prev = states
-        z = z_x + recurrent_product(self, h_prev, recurrent_mask)  # (batch, 4 * units)
+        z = z_x + z_h  # (batch, 4 * units): x W + b + h_prev U
         z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i + self.peephole_i * c_prev)  # input gate, sees c_prev
         f = self.recurrent_activation(z_f + self.peephole_f * c_prev)  # forget gate, sees c_prev
@@ -211,9 +211,9 @@ class CoupledLSTMCell(LSTMCell):
     gates = 3
     forget_gate_index = 0
 
-    def step(self, z_x, states, recurrent_mask=None):
+    def step(self, z_x, z_h, states, recurrent_mask=None):
         h_prev, c_prev = states
-        z = z_x + recurrent_product(self, h_prev, recurrent_mask)  # (batch, 3 * units)
+        z = z_x + z_h  # (batch, 3 * units): x W + b + h_prev U
         z_f, z_g, z_o = ops.split(z, 3, axis=-1)
         f = self.recurrent_activation(z_f)  # forget gate: how much of c_prev to keep
         i = 1 - f  # input gate, coupled: write exactly what was forgotten

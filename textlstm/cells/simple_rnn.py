@@ -2,7 +2,7 @@
 
 import keras
 
-from textlstm.cells.base import RecurrentCell, recurrent_product
+from textlstm.cells.base import RecurrentCell
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
@@ -36,7 +36,6 @@ class SimpleRNNCell(RecurrentCell):
     (2, 4)
     """
 
-    def step(self, z_x, states, recurrent_mask=None):
-        (h_prev,) = states
-        h = self.activation(z_x + recurrent_product(self, h_prev, recurrent_mask))  # new state
+    def step(self, z_x, z_h, states, recurrent_mask=None):
+        h = self.activation(z_x + z_h)  # new state: x W + b + h_prev U
         return {"h": h}

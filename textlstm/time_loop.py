@@ -1,0 +1,136 @@
+"""The time loop of the textlstm layers, with a gradient that keeps the matrix products out of it.
+
+Everything here is time-major: `z_x` is (time, batch, gates * units), the
+input projection `x W + b` of every step, already computed in one matrix
+product. The loop runs the recurrent product `z_h = h_prev U + b'` and the
+cell's pointwise `step`.
+
+Autodiff of such a loop keeps the gradient of `U` as a loop variable and
+adds `h_prev^T dz_h` to it one small product per step, and differentiates
+through the loop's bookkeeping. `with_gradient` instead saves the states
+and `z_h`; its backward loop re-runs only the cell's pointwise `step` under
+a `GradientTape` (so no cell writes a derivative by hand) to get `dz_x`,
+`dz_h` and the gradient of the previous states, and adds `dz_h U^T` to the
+gradient of `h_prev`. After the loop `dU = H_prev^T dZ_h` is one large
+product; `dW`, `db` and `dx` come from autodiff of the projection outside,
+also one large product each.
+"""
+
+import tensorflow as tf
+
+from textlstm.cells.base import recurrent_product
+
+
+def advance(cell, z_x, z_h, carried, mask_t, recurrent_mask, names):
+    """One step: the values of `names`; where `mask_t` is False, `carried` stays (as in Keras)."""
+    values = cell.step(z_x, z_h, carried[: len(cell.state_names)], recurrent_mask)
+    if mask_t is None:
+        return [values[name] for name in names]
+    return [tf.where(mask_t, values[name], old) for name, old in zip(names, carried)]
+
+
+def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names):
+    """Runs the cell over `z_x`.
+
+    `names` lists `cell.state_names` first; the other values (gates) start
+    at zero and, like the states, keep their last value at masked steps.
+    `mask` is None or bool (time, batch, 1). Returns the (time, batch, units)
+    sequences of `names` and the recurrent products z_h, (time, batch,
+    gates * units), which the gradient needs.
+    """
+    steps = tf.shape(z_x)[0]
+    inputs = tf.TensorArray(z_x.dtype, size=steps).unstack(z_x)
+    masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
+    start = list(initial_state) + [tf.zeros_like(initial_state[0]) for _ in names[len(initial_state) :]]
+
+    def body(t, carried, records, products):
+        z_h = recurrent_product(carried[0], recurrent_mask, recurrent_kernel, recurrent_bias)
+        mask_t = None if masks is None else masks.read(t)
+        carried = advance(cell, inputs.read(t), z_h, carried, mask_t, recurrent_mask, names)
+        records = [record.write(t, value) for record, value in zip(records, carried)]
+        return t + 1, carried, records, products.write(t, z_h)
+
+    records = [tf.TensorArray(z_x.dtype, size=steps) for _ in names]
+    _, _, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, tf.TensorArray(z_x.dtype, size=steps)))
+    return [record.stack() for record in records], products.stack()
+
+
+def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask):
+    """`run(...)` for the cell's states, with the gradient described in the module docstring.
+
+    `recurrent_bias` may be None; `mask` and `recurrent_mask` get no
+    gradient. Weights that the cell's `step` reads itself (peepholes; `U_n`
+    of a GRU without `reset_after`) reach the gradient as `variables`, and
+    their gradients are summed over the steps.
+    """
+    names = cell.state_names
+    weights = [recurrent_kernel] + ([] if recurrent_bias is None else [recurrent_bias])
+    count = len(weights)
+
+    @tf.custom_gradient
+    def states_over_time(z_x, *weights_and_states):
+        (recurrent_kernel, *bias), initial_state = weights_and_states[:count], weights_and_states[count:]
+        recurrent_bias = bias[0] if bias else None
+        # Saving z_h costs a write per step; recomputing it after the loop was ~9% slower at (64, 35, 650, 650).
+        states, z_h = run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
+
+        def gradient(*d_states, variables=None):
+            variables = list(variables or [])
+            # The states each step started from, and the h that met U: (time, batch, units).
+            previous = [tf.concat([first[None], sequence[:-1]], axis=0) for first, sequence in zip(initial_state, states)]
+            h_seen = previous[0] if recurrent_mask is None else previous[0] * recurrent_mask
+            units, width = recurrent_kernel.shape
+            h_seen = tf.reshape(h_seen, (-1, units))  # (time * batch, units)
+            d_z_x, d_z_h, d_initial, d_variables = backward(
+                cell, z_x, z_h, previous, d_states, recurrent_kernel, mask, recurrent_mask, variables
+            )
+            d_z_h = tf.reshape(d_z_h, (-1, width))  # (time * batch, gates * units)
+            d_weights = [tf.matmul(h_seen, d_z_h, transpose_a=True)] + [tf.reduce_sum(d_z_h, axis=0) for _ in bias]
+            d_inputs = [d_z_x, *d_weights, *d_initial]
+            return (d_inputs, d_variables) if variables else d_inputs
+
+        return states, gradient
+
+    return states_over_time(z_x, *weights, *initial_state)
+
+
+def backward(cell, z_x, z_h, previous, d_states, recurrent_kernel, mask, recurrent_mask, variables):
+    """The backward time loop of `with_gradient`: `dZ_x`, `dZ_h`, the initial states' and `variables`' gradients."""
+    steps = tf.shape(z_x)[0]
+    names = cell.state_names
+    inputs, z_hs = (tf.TensorArray(z_x.dtype, size=steps).unstack(v) for v in (z_x, z_h))
+    zeros = [tf.zeros_like(sequence[0]) for sequence in previous]
+    previous = [tf.TensorArray(z_x.dtype, size=steps).unstack(sequence) for sequence in previous]
+    # The gradient reaching each step's states from the layer's outputs; None
+    # for a state nothing read (`c` when only `h` is used): no zeros to add.
+    d_outside = [None if d is None else tf.TensorArray(z_x.dtype, size=steps).unstack(d) for d in d_states]
+    masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
+
+    def body(t, d_carried, d_variables, d_z_x_record, d_z_h_record):
+        step_z_x, step_z_h = inputs.read(t), z_hs.read(t)
+        carried = [sequence.read(t) for sequence in previous]
+        with tf.GradientTape() as tape:
+            tape.watch([step_z_x, step_z_h, *carried])
+            new = advance(cell, step_z_x, step_z_h, carried, None if masks is None else masks.read(t), recurrent_mask, names)
+        d_new = [d_later if d is None else d.read(t) + d_later for d, d_later in zip(d_outside, d_carried)]
+        d_z_x, d_z_h, *d_rest = tape.gradient(
+            new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+        d_previous, d_step_variables = d_rest[: len(names)], d_rest[len(names) :]
+        d_h_seen = tf.matmul(d_z_h, recurrent_kernel, transpose_b=True)
+        d_previous[0] += d_h_seen if recurrent_mask is None else d_h_seen * recurrent_mask
+        d_variables = [total + d for total, d in zip(d_variables, d_step_variables)]
+        return t - 1, d_previous, d_variables, d_z_x_record.write(t, d_z_x), d_z_h_record.write(t, d_z_h)
+
+    _, d_initial, d_variables, d_z_x, d_z_h = tf.while_loop(
+        lambda t, *_: t >= 0,
+        body,
+        (
+            steps - 1,
+            zeros,
+            [tf.zeros_like(variable) for variable in variables],
+            tf.TensorArray(z_x.dtype, size=steps),
+            tf.TensorArray(z_x.dtype, size=steps),
+        ),
+    )
+    return d_z_x.stack(), d_z_h.stack(), d_initial, d_variables
