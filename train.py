@@ -3,6 +3,8 @@
     python train.py                 # next-word model on data/lm, exported to runs/lm
     python train.py lm --help       # every flag of the language-model job
     python train.py lm --data ../shared/data/ptb --out runs/ptb --epochs 13
+    python train.py summarize       # summarizer on data/summarize, exported to runs/summarize
+    python train.py summarize --help
 
 Each subcommand parses its flags into a config object and makes one library call.
 """
@@ -16,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
+from textlstm.summarize.config import SummarizeConfig
 
 LM_HELP = {
     "data": "directory with train/valid/test files, one text file (cut 90/5/5), or hf:NAME[:CONFIG]",
@@ -45,7 +48,31 @@ LM_HELP = {
     "export": "SavedModel directory; default: saved_model/ in the run directory",
     "overwrite": "replace a finished run in --out",
 }
-SUBCOMMANDS = ("lm",)
+SUMMARIZE_HELP = {
+    **{name: LM_HELP[name] for name in ("max_vocab", "min_count", "cell", "embedding_dim", "optimizer", "lr",
+                                        "epochs", "clipnorm", "global_clipnorm", "seed", "export", "overwrite")},
+    "data": "directory with train/valid(dev)/test files (.jsonl .json .csv .tsv .parquet), one such file "
+            "(shuffled with seed 0, cut 90/5/5), or hf:NAME[:CONFIG]",
+    "out": "run directory; the same command continues an interrupted run",
+    "source_field": "column of the documents; empty picks text, document, article or email_body",
+    "target_field": "column of the summaries; empty picks summary, highlights, subject or title",
+    "max_source_len": "source tokens kept, the rest cut (training and serving)",
+    "max_target_len": "summary tokens kept in training",
+    "layers": "recurrent layers in the encoder and in the decoder",
+    "units": "state size of each recurrent layer (per direction in the encoder)",
+    "bidirectional": "run the encoder in both directions",
+    "attention": "attention score: luong (multiplicative) or bahdanau (additive)",
+    "dropout": "dropout on embeddings, between layers and on the attentional state",
+    "batch_size": "examples per training step",
+    "patience": "early stopping after this many epochs without validation-loss improvement; 0 = never",
+    "label_smoothing": "weight of the uniform distribution mixed into the targets; 0 = off",
+    "beam_size": "beam search width; 1 = greedy (the SavedModel's default, changeable per request)",
+    "min_len": "fewest summary tokens before the end token",
+    "max_len": "most summary tokens, end token included (the SavedModel's default, changeable per request)",
+    "length_penalty": "alpha of the GNMT length penalty; larger favours longer summaries",
+    "no_repeat_ngram_size": "forbid repeating n-grams of this size in a summary; 0 = off",
+}
+SUBCOMMANDS = ("lm", "summarize")
 
 
 def add_config_flags(parser, config_class, help_texts):
@@ -70,6 +97,11 @@ def build_parser():
         description="Train a next-word language model, report perplexity and export a SavedModel.",
         formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=26, width=120))
     add_config_flags(lm, LMConfig, LM_HELP)
+    summarize = subcommands.add_parser(
+        "summarize", help="attention encoder-decoder summarizer",
+        description="Train a summarizer, report test ROUGE beside the Lead baseline and export a SavedModel.",
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=26, width=120))
+    add_config_flags(summarize, SummarizeConfig, SUMMARIZE_HELP)
     return parser
 
 
@@ -90,6 +122,20 @@ def main(argv=None):
                   f"{metrics['tokens_per_second']:.0f} tokens/s, {metrics['wall_time_seconds']:.0f} s)")
             for sample in metrics["samples"]:
                 print(f"  {sample['prompt']} | {sample['text']}".replace("\n", " / "))
+            print(f"run directory: {args['out']}")
+        elif command == "summarize":
+            from textlstm.summarize.inference import rouge_table
+            from textlstm.summarize.train import train_summarizer
+
+            metrics = train_summarizer(SummarizeConfig(**args))
+            print(f"test ROUGE F1 (%) on {metrics['split_sizes']['test']} examples, best epoch "
+                  f"{metrics['best_epoch']}, {metrics['wall_time_seconds']:.0f} s:")
+            print(rouge_table(metrics))
+            for example in metrics["examples"]:
+                source = " ".join(example["source"].split())
+                print(f"  source:    {source[:150]}{'...' if len(source) > 150 else ''}")
+                print(f"  reference: {example['reference']}")
+                print(f"  output:    {example['output']}")
             print(f"run directory: {args['out']}")
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,3 +1,6 @@
+import contextlib
+import io
+
 import pytest
 
 
@@ -8,3 +11,17 @@ def _huggingface_cache_in_tmp(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(cache))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def finished_summarize_run(tmp_path_factory):
+    """A tiny finished run, trained once per session: (data directory, run directory, what train.py printed)."""
+    import train
+    from summarize_data import tiny_flags, write_sample
+
+    data = write_sample(tmp_path_factory.mktemp("sample"))
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert train.main(tiny_flags(data, out, "--epochs", "2", "--label-smoothing", "0.1")) == 0
+    return data, out, printed.getvalue()

@@ -11,6 +11,7 @@ from textlstm.cells import (
     SimpleRNNCell,
 )
 from textlstm.layers import GRU, LSTM, CoupledLSTM, PeepholeLSTM, RecurrentLayer, SimpleRNN
+import textlstm.seq2seq  # registers Seq2Seq, so that load_model knows it
 
 __version__ = "0.1.0"
 

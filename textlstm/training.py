@@ -1,6 +1,6 @@
 """Pieces of a resumable `model.fit` run: the run directory, its callbacks and metrics.json.
 
-Shared by the language-model and (later) summarization trainers. A run
+Shared by the language-model and summarization trainers. A run
 directory holds `config.json`, `metrics.json`, the best model, TensorBoard
 logs under `logs/`, and while training is under way `backup/`, where
 `keras.callbacks.BackupAndRestore` keeps the last finished epoch (weights,
@@ -23,6 +23,42 @@ METRICS_FILE = "metrics.json"
 BEST_MODEL_FILE = "best.keras"
 BACKUP_DIR = "backup"
 LOG_DIR = "logs"
+VOCAB_FILE = "vocab.json"
+EXPORT_DIR = "saved_model"
+OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+
+
+def export_path(config):
+    """Returns where the SavedModel of a run goes: --export, or saved_model/ in the run directory."""
+    return config.export or os.path.join(config.out, EXPORT_DIR)
+
+
+def check_export_path(path):
+    """Raises `UsageError` if path exists and is not an empty directory or an earlier SavedModel."""
+    if not os.path.exists(path):
+        return
+    if not os.path.isdir(path):
+        raise UsageError(f"export {path} is a file, not a SavedModel directory")
+    if os.listdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
+        raise UsageError(f"export {path} is a non-empty directory that is not a SavedModel; refusing to replace it")
+
+
+def make_optimizer(config):
+    """The configured Keras optimizer; clipping goes through it.
+
+    Args:
+        config: A task config with `optimizer` ("sgd" or "adam"), `lr`,
+            `clipnorm` (each gradient tensor on its own; 0 is off) and
+            `global_clipnorm` (all gradients together; 0 is off).
+
+    Returns:
+        A `keras.optimizers.Optimizer`.
+    """
+    return OPTIMIZERS[config.optimizer](
+        learning_rate=config.lr,
+        clipnorm=config.clipnorm or None,
+        global_clipnorm=config.global_clipnorm or None,
+    )
 
 
 def read_json(path):

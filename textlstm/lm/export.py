@@ -21,20 +21,10 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from textlstm.errors import UsageError
 from textlstm.files import replace_directory
 from textlstm.lm.model import build_language_model, copy_weights
+from textlstm.training import check_export_path
 from textlstm.vocab import BOS, EOS, PAD
-
-
-def check_export_path(path):
-    """Raises `UsageError` if path exists and is not an empty directory or an earlier SavedModel."""
-    if not os.path.exists(path):
-        return
-    if not os.path.isdir(path):
-        raise UsageError(f"export {path} is a file, not a SavedModel directory")
-    if os.listdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise UsageError(f"export {path} is a non-empty directory that is not a SavedModel; refusing to replace it")
 
 
 def export_language_model(model, vocab, config, path):

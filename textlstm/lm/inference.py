@@ -5,6 +5,7 @@ import os
 
 import textlstm
 from textlstm import training
+from textlstm.training import EXPORT_DIR, VOCAB_FILE, export_path  # noqa: F401 (EXPORT_DIR: public name)
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.lm.data import check_text_file, encode_stream, load_lines, stream_windows, tokenize, tokenize_lines
@@ -12,13 +13,6 @@ from textlstm.lm.model import compile_language_model
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.vocab import Vocabulary
 
-VOCAB_FILE = "vocab.json"
-EXPORT_DIR = "saved_model"
-
-
-def export_path(config):
-    """Returns where the SavedModel of a run goes: --export, or saved_model/ in the run directory."""
-    return config.export or os.path.join(config.out, EXPORT_DIR)
 
 
 def load_run(run_dir):

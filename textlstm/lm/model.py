@@ -6,6 +6,7 @@ import textlstm
 from textlstm.errors import UsageError
 from textlstm.lm.perplexity import Perplexity
 from textlstm.lm.reversible_embedding import ReversibleEmbedding
+from textlstm.training import make_optimizer
 
 CELLS = {
     "lstm": textlstm.LSTM,
@@ -14,7 +15,6 @@ CELLS = {
     "gru": textlstm.GRU,
     "simple": textlstm.SimpleRNN,
 }
-OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
 
 
 def build_language_model(config, vocab_size, batch_size=None, stateful=False, carry_states=False):
@@ -97,13 +97,8 @@ def compile_language_model(model, config):
     Clipping goes through the optimizer: `clipnorm` clips each gradient
     tensor on its own, `global_clipnorm` all of them together.
     """
-    optimizer = OPTIMIZERS[config.optimizer](
-        learning_rate=config.lr,
-        clipnorm=config.clipnorm or None,
-        global_clipnorm=config.global_clipnorm or None,
-    )
     model.compile(
-        optimizer=optimizer,
+        optimizer=make_optimizer(config),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
         weighted_metrics=[Perplexity()],
     )

@@ -67,10 +67,13 @@ def banned_ngram_tokens(tokens, step, ngram_size, vocab_size):
     array([6])
     """
     max_len = tokens.shape[1]
-    windows = max_len - ngram_size + 1  # n-grams that fit: start j, last token at j + n - 1
     rows = tf.shape(tokens)[0]
-    if windows <= 0:
-        return tf.zeros((rows, vocab_size), dtype=tf.bool)
+    if max_len is None:  # a max_len given as a tensor, e.g. a SavedModel input
+        windows = tf.maximum(tf.shape(tokens)[1] - ngram_size + 1, 0)
+    else:
+        windows = max_len - ngram_size + 1  # n-grams that fit: start j, last token at j + n - 1
+        if windows <= 0:
+            return tf.zeros((rows, vocab_size), dtype=tf.bool)
     match = tf.range(windows)[None, :] <= step - ngram_size  # only n-grams that lie before `step`
     for offset in range(ngram_size - 1):
         prefix_token = tf.gather(tokens, tf.maximum(step - ngram_size + 1 + offset, 0), axis=1)  # (rows,)
@@ -107,15 +110,17 @@ def next_token_log_probs(logits, tokens, step, bos_id, eos_id, min_len, no_repea
 
 
 def _check_options(beam_size, max_len, min_len, no_repeat_ngram_size):
-    for name, value, lowest in (
+    # beam_size and max_len may also be scalar int32 tensors (SavedModel inputs); their caller bounds them.
+    checks = [(name, value, lowest) for name, value, lowest in (
         ("beam_size", beam_size, 1),
         ("max_len", max_len, 1),
         ("min_len", min_len, 0),
         ("no_repeat_ngram_size", no_repeat_ngram_size, 0),
-    ):
+    ) if not tf.is_tensor(value)]
+    for name, value, lowest in checks:
         if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}. Received: {name}={value!r}")
-    if min_len >= max_len:
+    if not tf.is_tensor(max_len) and min_len >= max_len:
         raise ValueError(f"min_len must be smaller than max_len={max_len}. Received: min_len={min_len}")
 
 
@@ -220,8 +225,10 @@ def beam_search(
         source: (batch, source_time) int ids, padded with 0.
         bos_id: Id of the start token fed at the first step.
         eos_id: Id of the end token.
-        beam_size: Hypotheses kept per source.
-        max_len: Most steps, end token included.
+        beam_size: Hypotheses kept per source; an int or a scalar int32
+            tensor (at least 1).
+        max_len: Most steps, end token included; an int or a scalar int32
+            tensor (more than `min_len`).
         min_len: Fewest tokens before the end token.
         length_penalty: Alpha of the GNMT length penalty.
         no_repeat_ngram_size: Forbid repeating n-grams of this size; 0 disables.

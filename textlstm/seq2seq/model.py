@@ -255,14 +255,20 @@ class Seq2Seq(keras.Model):
         }
 
 
-def masked_loss():
+def masked_loss(label_smoothing=0.0):
     """Sparse categorical crossentropy from logits, averaged over non-padding targets.
 
     Targets equal to the pad id 0 get zero weight, and the mean is taken
     over the remaining targets only, so appending padding changes nothing.
 
+    Args:
+        label_smoothing: In [0, 1). With `s > 0`, each target's loss is
+            `(1 - s) * cross_entropy + s * mean over the vocabulary of -log p`
+            (Szegedy et al. 2016), as `keras.losses.CategoricalCrossentropy`
+            smooths one-hot labels.
+
     Returns:
-        A `keras.losses.SparseCategoricalCrossentropy`.
+        A `keras.losses.Loss`.
 
     Example:
 
@@ -270,7 +276,43 @@ def masked_loss():
     >>> float(loss(np.array([[3, 0]]), np.zeros((1, 2, 5))))  # ln(5)
     1.6094...
     """
+    if label_smoothing:
+        return SmoothedMaskedCrossentropy(label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=PAD_ID)
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class SmoothedMaskedCrossentropy(keras.losses.Loss):
+    """Label-smoothed crossentropy from logits over integer targets, padding (id 0) ignored.
+
+    Args:
+        label_smoothing: Weight `s` in [0, 1) of the uniform distribution mixed into the targets.
+        **kwargs: Base loss arguments, such as `name`.
+
+    Example:
+
+    >>> loss = SmoothedMaskedCrossentropy(0.1)
+    >>> float(loss(np.array([[3, 0]]), np.zeros((1, 2, 5))))  # uniform logits: ln(5) whatever s is
+    1.6094...
+    """
+
+    def __init__(self, label_smoothing, **kwargs):
+        super().__init__(**{"name": "smoothed_masked_crossentropy", **kwargs})
+        self.label_smoothing = rate("label_smoothing", label_smoothing)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "int32")
+        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)  # (batch, time, vocab)
+        target_log_prob = ops.take_along_axis(log_probs, ops.maximum(y_true, 0)[..., None], axis=-1)[..., 0]
+        per_token = -(1.0 - self.label_smoothing) * target_log_prob - self.label_smoothing * ops.mean(
+            log_probs, axis=-1
+        )
+        mask = ops.cast(ops.not_equal(y_true, PAD_ID), per_token.dtype)
+        # One mean over the batch's real targets, so padding changes nothing.
+        return ops.divide_no_nan(ops.sum(per_token * mask), ops.sum(mask))
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 def build_model(config):

@@ -1,0 +1,72 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+import train
+from summarize_data import tiny_flags, write_sample
+from textlstm.summarize.config import SummarizeConfig
+from textlstm.summarize.train import train_summarizer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAfterEpoch(keras.callbacks.Callback):
+    """Stops training like a crash, after the backup of the given epoch was written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise Interrupt()
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_continues_from_its_last_epoch(tmp_path):
+    data = write_sample(tmp_path / "data", train=30, valid=4, test=4)
+    config = SummarizeConfig(data=str(data), out=str(tmp_path / "run"), units=8, embedding_dim=8, batch_size=16,
+                             epochs=3, patience=0, beam_size=1, max_len=4, seed=3)
+    with pytest.raises(Interrupt):
+        train_summarizer(config, verbose=0, callbacks=[InterruptAfterEpoch(2)], log=None)
+    first = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
+    assert len(first) == 2 and os.path.isdir(tmp_path / "run" / "backup")
+
+    metrics = train_summarizer(config, verbose=0, log=None)
+    assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2, 3]
+    assert metrics["epochs"][:2] == first  # kept, not retrained
+    assert metrics["finished"] and not os.path.exists(tmp_path / "run" / "backup")
+
+
+@pytest.mark.slow
+def test_a_killed_run_continues_after_kill_9(tmp_path):
+    data = write_sample(tmp_path / "data", train=400, valid=4, test=4)
+    out = tmp_path / "run"
+    flags = tiny_flags(data, out, "--epochs", "3", "--patience", "0")
+    process = subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *flags], cwd=REPO,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    metadata = out / "backup" / "training_metadata.json"
+    deadline = time.time() + 300
+    while not metadata.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    first = json.loads((out / "metrics.json").read_text())
+    assert 1 <= len(first["epochs"]) < 3 and not first.get("finished")
+
+    assert train.main(flags) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2, 3]
+    assert metrics["epochs"][0] == first["epochs"][0]
+    assert metrics["finished"]

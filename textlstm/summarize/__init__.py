@@ -1,0 +1,1 @@
+"""The summarization task: data, training, evaluation, export and use of a run."""
