@@ -62,6 +62,7 @@ SUMMARIZE_HELP = {
     "units": "state size of each recurrent layer (per direction in the encoder)",
     "bidirectional": "run the encoder in both directions",
     "attention": "attention score: luong (multiplicative) or bahdanau (additive)",
+    "copy": "pointer-generator: the output can also copy words of the document through the attention",
     "dropout": "dropout on embeddings, between layers and on the attentional state",
     "batch_size": "examples per training step",
     "patience": "early stopping after this many epochs without validation-loss improvement; 0 = never",

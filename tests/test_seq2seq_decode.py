@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from textlstm.seq2seq import Seq2SeqConfig, beam_search, build_model, greedy_search
+from textlstm.seq2seq.model import UNK_ID
 from textlstm.seq2seq.decode import banned_ngram_tokens, gnmt_length_penalty
 
 pytestmark = pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
@@ -109,6 +110,16 @@ def test_no_repeat_ngram_is_respected(search):
     assert any(repeats(list(row)) for row in np.asarray(tokens))  # the model does repeat itself
     tokens, _ = search(model, SOURCE, BOS, EOS, max_len=10, min_len=9, no_repeat_ngram_size=2)
     assert not any(repeats(list(row)) for row in np.asarray(tokens))
+
+
+@pytest.mark.parametrize("search", [greedy_search, beam_search])
+def test_the_unknown_word_is_never_generated(search):
+    model = random_model()
+    bias = np.zeros(20, "float32")
+    bias[UNK_ID] = 50.0  # <unk> is by far the most likely token everywhere
+    model.output_projection.bias.assign(bias)
+    tokens, _ = search(model, SOURCE, 3, EOS, max_len=6, min_len=2)
+    assert UNK_ID not in np.asarray(tokens) and all(lengths(tokens) >= 2)
 
 
 def test_banned_ngram_tokens():

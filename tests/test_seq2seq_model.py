@@ -35,6 +35,8 @@ VARIANTS = [
     {"bidirectional": True, "num_layers": 2, "attention": "bahdanau"},
     {"cell": "gru", "bidirectional": True, "tie_embeddings": True},
     {"cell": "peephole", "num_layers": 2, "dropout": 0.3},
+    {"copy": True, "bidirectional": True},
+    {"copy": True, "attention": "bahdanau", "tie_embeddings": True},
 ]
 
 
@@ -77,6 +79,22 @@ def test_loss_ignores_padding_targets():
     np.testing.assert_allclose(float(loss(LABELS, logits)), expected, rtol=1e-5)
 
 
+def test_copy_output_is_a_distribution_that_can_only_copy_when_the_gate_is_shut():
+    model = tiny_model(copy=True)
+    probabilities = np.exp(run(model))
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    model.copy_gate.bias.assign([-100.0])  # p_gen = 0: copy only
+    probabilities = np.exp(run(model))
+    for row, source in enumerate(SOURCE):
+        words = sorted(set(source) - {0})
+        np.testing.assert_allclose(probabilities[row][:, words].sum(-1), 1.0, rtol=1e-5)  # all mass on the source
+        others = np.delete(probabilities[row], words, axis=-1)
+        assert others.max() < 1e-6  # padding (id 0) included: masked positions get no weight
+    source = np.array([[4, 4, 5]], "int32")  # a repeated word gets the weight of both of its positions
+    probabilities = np.exp(run(model, source=source, decoder_input=DECODER_INPUT[:1]))[0]
+    np.testing.assert_allclose(probabilities[:, 4] + probabilities[:, 5], 1.0, rtol=1e-5)
+
+
 def test_tied_embeddings_share_the_matrix():
     model = tiny_model(tie_embeddings=True)
     assert model.output_projection is None
@@ -95,7 +113,7 @@ def test_training_lowers_the_loss():
 
 
 def test_keras_file_round_trip(tmp_path):
-    model = tiny_model(bidirectional=True, tie_embeddings=True, attention="bahdanau")
+    model = tiny_model(bidirectional=True, tie_embeddings=True, attention="bahdanau", copy=True)
     path = tmp_path / "seq2seq.keras"
     model.save(path)
     reloaded = textlstm.load_model(path)

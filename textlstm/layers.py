@@ -353,3 +353,7 @@ class SimpleRNN(RecurrentLayer):
     """
 
     cell_class = SimpleRNNCell
+
+
+LAYERS_BY_NAME = {"lstm": LSTM, "peephole": PeepholeLSTM, "coupled": CoupledLSTM, "gru": GRU, "simple": SimpleRNN}
+"""The recurrent layers under the names the `--cell` flags take."""

@@ -3,6 +3,7 @@
 import dataclasses
 
 from textlstm.errors import UsageError
+from textlstm.layers import LAYERS_BY_NAME
 
 
 @dataclasses.dataclass
@@ -43,7 +44,7 @@ class LMConfig:
     def validate(self):
         """Raises `UsageError` naming the first setting that is out of range."""
         values = dataclasses.asdict(self)
-        choices = {"level": ("word", "char"), "cell": ("lstm", "peephole", "coupled", "gru", "simple"),
+        choices = {"level": ("word", "char"), "cell": tuple(LAYERS_BY_NAME),
                    "optimizer": ("sgd", "adam"), "schedule": ("plateau", "fixed")}
         for name, allowed in choices.items():
             value = values[name]

@@ -2,19 +2,11 @@
 
 import keras
 
-import textlstm
 from textlstm.errors import UsageError
+from textlstm.layers import LAYERS_BY_NAME
 from textlstm.lm.perplexity import Perplexity
 from textlstm.lm.reversible_embedding import ReversibleEmbedding
 from textlstm.training import make_optimizer
-
-CELLS = {
-    "lstm": textlstm.LSTM,
-    "peephole": textlstm.PeepholeLSTM,
-    "coupled": textlstm.CoupledLSTM,
-    "gru": textlstm.GRU,
-    "simple": textlstm.SimpleRNN,
-}
 
 
 def build_language_model(config, vocab_size, batch_size=None, stateful=False, carry_states=False):
@@ -40,8 +32,8 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
         A `keras.Model`. Without `carry_states` it maps (batch, time) ids to
         (batch, time, vocab) logits.
     """
-    if config.cell not in CELLS:
-        raise UsageError(f"cell must be one of {', '.join(CELLS)}. Received: cell={config.cell!r}")
+    if config.cell not in LAYERS_BY_NAME:
+        raise UsageError(f"cell must be one of {', '.join(LAYERS_BY_NAME)}. Received: cell={config.cell!r}")
     if config.tie_weights and config.units != config.embedding_dim:
         raise UsageError(f"tie-weights needs units == embedding-dim. "
                          f"Received: units={config.units}, embedding-dim={config.embedding_dim}")
@@ -52,7 +44,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(embedding(tokens))
     initial_states, final_states = [], []
     for index in range(1, config.layers + 1):
-        layer = CELLS[config.cell](config.units, return_sequences=True, return_state=carry_states,
+        layer = LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=carry_states,
                                    stateful=stateful, name=f"recurrent_{index}",
                                    **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
         if carry_states:

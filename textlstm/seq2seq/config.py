@@ -28,6 +28,7 @@ class Seq2SeqConfig:
     attention: str = "luong"  # attention score: luong (multiplicative) or bahdanau (additive)
     dropout: float = 0.0  # dropout on embeddings, between layers and on the attentional hidden state
     tie_embeddings: bool = False  # reuse the embedding matrix as the output projection
+    copy: bool = False  # mix copying from the source into the output distribution (pointer-generator)
     beam_size: int = 4  # hypotheses kept while decoding; 1 is greedy
     max_len: int = 20  # most tokens generated per summary, end token included
     min_len: int = 0  # fewest tokens before the end token is allowed
@@ -46,6 +47,7 @@ class Seq2SeqConfig:
             "attention",
             "dropout",
             "tie_embeddings",
+            "copy",
         )
         values = dataclasses.asdict(self)
         return {name: values[name] for name in names}

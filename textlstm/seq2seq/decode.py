@@ -11,7 +11,8 @@ Conventions shared by both:
 - The output holds the generated tokens, (batch, max_len), padded with 0
   after the end; the end token itself is not in it.
 - `max_len` counts the end token: at most `max_len` steps are run.
-- The pad id 0 and `bos_id` are never generated; `eos_id` is forbidden
+- The pad id 0, the unknown-word id 1 and `bos_id` are never generated
+  (a summary of `<unk>`s says nothing); `eos_id` is forbidden
   while fewer than `min_len` tokens have been generated.
 - With `no_repeat_ngram_size=n > 0`, a token that would complete an n-gram
   already present in the hypothesis is forbidden.
@@ -24,7 +25,7 @@ Conventions shared by both:
 
 import tensorflow as tf
 
-from textlstm.seq2seq.model import PAD_ID
+from textlstm.seq2seq.model import PAD_ID, UNK_ID
 
 FORBIDDEN = -1e9  # log-probability of a forbidden token; finite so that sums never give nan
 
@@ -101,7 +102,7 @@ def next_token_log_probs(logits, tokens, step, bos_id, eos_id, min_len, no_repea
     """
     log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
     vocab_size = log_probs.shape[-1]
-    banned = tf.reduce_any(tf.range(vocab_size)[:, None] == [PAD_ID, bos_id], axis=-1)  # (vocab_size,)
+    banned = tf.reduce_any(tf.range(vocab_size)[:, None] == [PAD_ID, UNK_ID, bos_id], axis=-1)  # (vocab_size,)
     banned |= (tf.range(vocab_size) == eos_id) & (step < min_len)
     banned = tf.broadcast_to(banned, tf.shape(log_probs))
     if no_repeat_ngram_size > 0:

@@ -4,17 +4,10 @@ import keras
 from keras import ops
 
 from textlstm.cells.base import positive_int, rate
-from textlstm.layers import GRU, LSTM, CoupledLSTM, PeepholeLSTM, SimpleRNN
-
-RECURRENT_LAYERS = {
-    "lstm": LSTM,
-    "peephole": PeepholeLSTM,
-    "coupled": CoupledLSTM,
-    "gru": GRU,
-    "simple": SimpleRNN,
-}
+from textlstm.layers import LAYERS_BY_NAME
 ATTENTIONS = ("luong", "bahdanau")
 PAD_ID = 0
+UNK_ID = 1  # textlstm.vocab.Vocabulary puts <unk> right after <pad>
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
@@ -30,6 +23,17 @@ class Seq2Seq(keras.Model):
         context = attention(h, memory)            padding of x masked
         a = tanh(W_c [context; h])                attentional hidden (Luong 2015, eq. 5)
         logits = a W_out + b                      W_out = embedding^T when tied
+
+    With `copy` (a pointer-generator, See, Liu & Manning 2017), the output
+    mixes that distribution with the attention weights spread onto the
+    source tokens, so that words of the document are easy to repeat:
+
+        p_gen = σ(w [context; h] + b)             how much to generate
+        p(y) = p_gen softmax(logits)(y) + (1 - p_gen) Σ_{s: x_s = y} attention_s
+        logits = log p(y)                         still logits: softmax(log p) = p
+
+    Unlike See et al. there is no extended vocabulary: a source word outside
+    the vocabulary is copied as `<unk>`, which decoding never emits.
 
     With `bidirectional`, each encoder layer's final forward and backward
     states are concatenated and projected back to `units` by a `Dense`, one
@@ -65,6 +69,7 @@ class Seq2Seq(keras.Model):
         tie_embeddings: Use the transposed embedding matrix as the output
             projection; the attentional hidden state is then
             `embedding_dim` wide instead of `units`.
+        copy: Mix copying from the source into the output distribution.
         **kwargs: Base model arguments, such as `name`.
 
     Call arguments:
@@ -95,11 +100,12 @@ class Seq2Seq(keras.Model):
         attention="luong",
         dropout=0.0,
         tie_embeddings=False,
+        copy=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if cell not in RECURRENT_LAYERS:
-            raise ValueError(f"cell must be one of {sorted(RECURRENT_LAYERS)}. Received: cell={cell!r}")
+        if cell not in LAYERS_BY_NAME:
+            raise ValueError(f"cell must be one of {sorted(LAYERS_BY_NAME)}. Received: cell={cell!r}")
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {list(ATTENTIONS)}. Received: attention={attention!r}")
         self.vocab_size = positive_int("vocab_size", vocab_size)
@@ -111,8 +117,9 @@ class Seq2Seq(keras.Model):
         self.attention = attention
         self.dropout = rate("dropout", dropout)
         self.tie_embeddings = bool(tie_embeddings)
+        self.copy = bool(copy)
 
-        layer_class = RECURRENT_LAYERS[cell]
+        layer_class = LAYERS_BY_NAME[cell]
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
         self.encoder_layers = []
         for index in range(num_layers):
@@ -147,6 +154,7 @@ class Seq2Seq(keras.Model):
             self.output_bias = self.add_weight(shape=(vocab_size,), initializer="zeros", name="output_bias")
         else:
             self.output_projection = keras.layers.Dense(vocab_size, name="output_projection")
+        self.copy_gate = keras.layers.Dense(1, activation="sigmoid", name="copy_gate") if copy else None
 
     def encode(self, source, training=False):
         """Runs the encoder once over a batch of sources.
@@ -158,7 +166,8 @@ class Seq2Seq(keras.Model):
         Returns:
             A dict: `"memory"` (batch, source_time, memory_size), the top
             encoder layer's outputs; `"keys"` (batch, source_time, units),
-            the memory projected for the attention scores; `"source_mask"`
+            the memory projected for the attention scores; `"source"`, the
+            ids themselves (for copying); `"source_mask"`
             (batch, source_time), False at padding; and `"states"`, per
             decoder layer the list of its initial states, each (batch, units).
         """
@@ -172,7 +181,8 @@ class Seq2Seq(keras.Model):
             states.append(list(layer_states))
             if index < self.num_layers - 1:
                 x = self.dropout_layer(x, training=training)
-        return {"memory": x, "keys": self.key_projection(x), "source_mask": source_mask, "states": states}
+        return {"memory": x, "keys": self.key_projection(x), "source": source, "source_mask": source_mask,
+                "states": states}
 
     def _bridge(self, index, layer_states):
         forward, backward = layer_states[: self.states_per_layer], layer_states[self.states_per_layer :]
@@ -231,14 +241,31 @@ class Seq2Seq(keras.Model):
         query = decoder_outputs
         if self.query_projection is not None:
             query = self.query_projection(decoder_outputs)
-        context = self.attention_layer(
-            [query, encoded["memory"], encoded["keys"]], mask=[None, encoded["source_mask"]]
-        )  # (batch, target_time, memory_size)
-        attentional = self.attentional(ops.concatenate([context, decoder_outputs], axis=-1))
-        attentional = self.dropout_layer(attentional, training=training)
+        context, weights = self.attention_layer(
+            [query, encoded["memory"], encoded["keys"]], mask=[None, encoded["source_mask"]],
+            return_attention_scores=True,
+        )  # (batch, target_time, memory_size), (batch, target_time, source_time)
+        context_and_h = ops.concatenate([context, decoder_outputs], axis=-1)
+        attentional = self.dropout_layer(self.attentional(context_and_h), training=training)
         if self.output_projection is not None:
-            return self.output_projection(attentional)
-        return ops.matmul(attentional, ops.transpose(self.embedding.embeddings)) + self.output_bias
+            logits = self.output_projection(attentional)
+        else:
+            logits = ops.matmul(attentional, ops.transpose(self.embedding.embeddings)) + self.output_bias
+        if not self.copy:
+            return logits
+        p_gen = self.copy_gate(context_and_h)  # (batch, target_time, 1)
+        p = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * self._copy_distribution(weights, encoded["source"])
+        return ops.log(p + 1e-9)
+
+    def _copy_distribution(self, weights, source):
+        """Attention weights summed per source token id: (batch, target_time, vocab_size)."""
+        shape = ops.shape(weights)  # (batch, target_time, source_time)
+        batch_index = ops.broadcast_to(ops.arange(shape[0])[:, None, None], shape)
+        time_index = ops.broadcast_to(ops.arange(shape[1])[None, :, None], shape)
+        token_index = ops.broadcast_to(ops.cast(source, "int32")[:, None, :], shape)
+        indices = ops.stack([batch_index, time_index, token_index], axis=-1)  # (batch, target_time, source_time, 3)
+        # Repeated indices (a word that occurs twice in the source) are summed.
+        return ops.scatter(indices, ops.cast(weights, "float32"), (shape[0], shape[1], self.vocab_size))
 
     def get_config(self):
         return {
@@ -252,6 +279,7 @@ class Seq2Seq(keras.Model):
             "attention": self.attention,
             "dropout": self.dropout,
             "tie_embeddings": self.tie_embeddings,
+            "copy": self.copy,
         }
 
 

@@ -3,6 +3,7 @@
 import dataclasses
 
 from textlstm.errors import UsageError
+from textlstm.layers import LAYERS_BY_NAME
 from textlstm.seq2seq.config import Seq2SeqConfig
 
 
@@ -35,6 +36,7 @@ class SummarizeConfig:
     embedding_dim: int = 64  # size of the word vectors, shared by source and summary
     bidirectional: bool = True  # run the encoder in both directions
     attention: str = "luong"  # attention score: luong (multiplicative) or bahdanau (additive)
+    copy: bool = True  # mix copying of source words into the output distribution (pointer-generator)
     dropout: float = 0.0  # dropout on embeddings, between layers and on the attentional state
     batch_size: int = 32  # examples per training step
     optimizer: str = "adam"  # sgd or adam
@@ -57,14 +59,14 @@ class SummarizeConfig:
         """The `Seq2SeqConfig` of the model and its decoding, for a vocabulary of vocab_size tokens."""
         return Seq2SeqConfig(
             vocab_size=vocab_size, embedding_dim=self.embedding_dim, units=self.units, num_layers=self.layers,
-            cell=self.cell, bidirectional=self.bidirectional, attention=self.attention, dropout=self.dropout,
-            beam_size=self.beam_size, max_len=self.max_len, min_len=self.min_len,
+            cell=self.cell, bidirectional=self.bidirectional, attention=self.attention, copy=self.copy,
+            dropout=self.dropout, beam_size=self.beam_size, max_len=self.max_len, min_len=self.min_len,
             length_penalty=self.length_penalty, no_repeat_ngram_size=self.no_repeat_ngram_size)
 
     def validate(self):
         """Raises `UsageError` naming the first setting that is out of range."""
         values = dataclasses.asdict(self)
-        choices = {"cell": ("lstm", "peephole", "coupled", "gru", "simple"), "attention": ("luong", "bahdanau"),
+        choices = {"cell": tuple(LAYERS_BY_NAME), "attention": ("luong", "bahdanau"),
                    "optimizer": ("sgd", "adam")}
         for name, allowed in choices.items():
             if values[name] not in allowed:
