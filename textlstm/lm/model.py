@@ -45,8 +45,8 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     initial_states, final_states = [], []
     for index in range(1, config.layers + 1):
         layer = LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=carry_states,
-                                   stateful=stateful, name=f"recurrent_{index}",
-                                   **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
+                                            stateful=stateful, name=f"recurrent_{index}",
+                                            **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
         if carry_states:
             states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
                       for number, size in enumerate(_state_sizes(layer))]

@@ -5,6 +5,7 @@ from keras import ops
 
 from textlstm.cells.base import positive_int, rate
 from textlstm.layers import LAYERS_BY_NAME
+
 ATTENTIONS = ("luong", "bahdanau")
 PAD_ID = 0
 UNK_ID = 1  # textlstm.vocab.Vocabulary puts <unk> right after <pad>
