@@ -14,7 +14,6 @@ import statistics
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import textlstm

@@ -1,20 +1,13 @@
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import pytest
 
 import train
+from killed_runs import Interrupt, kill_after_first_backup
 from lm_corpus import tiny_flags, write_corpus
 from textlstm.lm.config import LMConfig
 from textlstm.lm.train import train_language_model
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 @pytest.mark.slow
 def test_a_killed_run_continues_from_its_last_epoch_with_its_learning_rate(tmp_path):
@@ -25,15 +18,7 @@ def test_a_killed_run_continues_from_its_last_epoch_with_its_learning_rate(tmp_p
     # A fixed schedule that halves the rate after every epoch, so each epoch's rate tells which epoch it is.
     flags = tiny_flags(data, out, "--epochs", "4", "--schedule", "fixed", "--decay-start", "1", "--lr-decay",
                        "0.5", "--lr", "0.01")
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    process = subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *flags], cwd=REPO,
-                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    metadata = out / "backup" / "training_metadata.json"
-    deadline = time.time() + 240
-    while not metadata.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after_first_backup(flags, out, timeout=240)
     first = json.loads((out / "metrics.json").read_text())
     done = len(first["epochs"])
     assert 1 <= done < 4 and not first.get("finished")
@@ -58,10 +43,6 @@ def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, capsys):
     assert train.main(tiny_flags(data, out)) == 2
     assert "other settings" in capsys.readouterr().err
     assert json.loads((out / "config.json").read_text()) == config
-
-
-class Interrupt(Exception):
-    pass
 
 
 class InterruptAtPlateau(keras.callbacks.Callback):

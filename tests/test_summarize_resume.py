@@ -1,24 +1,14 @@
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import pytest
 
 import train
+from killed_runs import Interrupt, kill_after_first_backup
 from summarize_data import tiny_flags, write_sample
 from textlstm.summarize.config import SummarizeConfig
 from textlstm.summarize.train import train_summarizer
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class Interrupt(Exception):
-    pass
-
 
 class InterruptAfterEpoch(keras.callbacks.Callback):
     """Stops training like a crash, after the backup of the given epoch was written."""
@@ -53,15 +43,7 @@ def test_a_killed_run_continues_after_kill_9(tmp_path):
     data = write_sample(tmp_path / "data", train=400, valid=4, test=4)
     out = tmp_path / "run"
     flags = tiny_flags(data, out, "--epochs", "3", "--patience", "0")
-    process = subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *flags], cwd=REPO,
-                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    metadata = out / "backup" / "training_metadata.json"
-    deadline = time.time() + 300
-    while not metadata.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after_first_backup(flags, out, timeout=300)
     first = json.loads((out / "metrics.json").read_text())
     assert 1 <= len(first["epochs"]) < 3 and not first.get("finished")
 

@@ -43,6 +43,18 @@ def check_export_path(path):
         raise UsageError(f"export {path} is a non-empty directory that is not a SavedModel; refusing to replace it")
 
 
+def check_optimizer_settings(config):
+    """Raises `UsageError` for a learning rate or clipping setting of a task config that Keras would reject or misuse."""
+    if config.lr <= 0:
+        raise UsageError(f"lr must be positive. Received: lr={config.lr}")
+    if config.clipnorm < 0 or config.global_clipnorm < 0:
+        raise UsageError(f"clipnorm and global-clipnorm must be >= 0. "
+                         f"Received: clipnorm={config.clipnorm}, global-clipnorm={config.global_clipnorm}")
+    if config.clipnorm and config.global_clipnorm:
+        raise UsageError("use clipnorm or global-clipnorm, not both. "
+                         f"Received: clipnorm={config.clipnorm}, global-clipnorm={config.global_clipnorm}")
+
+
 def make_optimizer(config):
     """The configured Keras optimizer; clipping goes through it.
 
@@ -67,6 +79,42 @@ def read_json(path):
         return None
     with open(path, encoding="utf-8") as file:
         return json.load(file)
+
+
+def read_run_config(run_dir):
+    """Returns the values in run_dir's config.json.
+
+    Raises:
+        UsageError: run_dir is not a run directory (it holds no config.json).
+    """
+    values = read_json(os.path.join(run_dir, CONFIG_FILE)) if os.path.isdir(run_dir) else None
+    if values is None:
+        raise UsageError(f"model {run_dir} is not a run directory (no {CONFIG_FILE})")
+    return values
+
+
+def run_callbacks(out, monitor, monitors, val_history, train_tokens):
+    """The callbacks every run ends its list with, in the order they must run at the end of an epoch.
+
+    `monitors` (plateau, early stopping) get back their memory of the earlier
+    epochs after a resume; the epoch's record goes to metrics.json; then the
+    backup is written, after any learning-rate change, so that a resumed run
+    starts from it; then the best model by `monitor` is kept.
+
+    Args:
+        out: The run directory.
+        monitor: The validation metric to minimise, such as "val_loss".
+        monitors: The Keras callbacks that watch `monitor`, already in the list before these.
+        val_history: `monitor` of the epochs finished before a resume (empty for a new run).
+        train_tokens: Training tokens per epoch, for the throughput in metrics.json.
+    """
+    return [
+        RestoreMonitors(monitors, val_history),
+        MetricsLog(os.path.join(out, METRICS_FILE), train_tokens),
+        keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR)),
+        KeepBest(os.path.join(out, BEST_MODEL_FILE), monitor, best=min(val_history) if val_history else None),
+        keras.callbacks.TensorBoard(os.path.join(out, LOG_DIR), write_graph=False),
+    ]
 
 
 def prepare_run_directory(out, config, overwrite=False):

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from textlstm import training
 from textlstm.errors import UsageError
 from textlstm.layers import LAYERS_BY_NAME
 
@@ -58,16 +59,9 @@ class LMConfig:
                 raise UsageError(f"{flag} must be a positive integer. Received: {flag}={values[name]}")
         if not 0 <= self.dropout < 1:
             raise UsageError(f"dropout must be in [0, 1). Received: dropout={self.dropout}")
-        if self.lr <= 0:
-            raise UsageError(f"lr must be positive. Received: lr={self.lr}")
+        training.check_optimizer_settings(self)
         if not 0 < self.lr_decay < 1:
             raise UsageError(f"lr-decay must be in (0, 1). Received: lr-decay={self.lr_decay}")
-        if self.clipnorm < 0 or self.global_clipnorm < 0:
-            raise UsageError(f"clipnorm and global-clipnorm must be >= 0. "
-                             f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
-        if self.clipnorm and self.global_clipnorm:
-            raise UsageError("use clipnorm or global-clipnorm, not both. "
-                             f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
         if self.tie_weights and self.units != self.embedding_dim:
             raise UsageError(
                 "tie-weights shares one matrix between the embedding and the output layer, so units must equal "

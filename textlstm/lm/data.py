@@ -113,8 +113,16 @@ def load_lines(data):
     return {split: list(loaded[split]["text"]) for split in SPLITS}
 
 
-def _load_hub(data):
-    """Reads `hf:NAME[:CONFIG]` through `datasets.load_dataset(NAME, CONFIG)`."""
+def load_hub_splits(data):
+    """Loads `hf:NAME[:CONFIG]` with `datasets.load_dataset(NAME, CONFIG)`.
+
+    Returns:
+        {split: datasets.Dataset} for the splits found among `HF_SPLIT_NAMES`;
+        "train" is always there, "valid" and "test" may be missing.
+
+    Raises:
+        UsageError: The hub cannot load it, or it has no train split.
+    """
     import datasets
 
     name, _, config = data[3:].partition(":")
@@ -124,13 +132,17 @@ def _load_hub(data):
         raise UsageError(f"cannot load Hugging Face dataset {data}: {error}") from None
     splits = {}
     for split, candidates in HF_SPLIT_NAMES.items():
-        for candidate in candidates:
-            if candidate in loaded:
-                column = _text_column(loaded[candidate], data)
-                splits[split] = list(loaded[candidate][column])
-                break
+        found = [candidate for candidate in candidates if candidate in loaded]
+        if found:
+            splits[split] = loaded[found[0]]
     if "train" not in splits:
         raise UsageError(f"dataset {data} has no train split. Received: splits {list(loaded)}")
+    return splits
+
+
+def _load_hub(data):
+    """Reads the text column of each split of `hf:NAME[:CONFIG]`."""
+    splits = {split: list(dataset[_text_column(dataset, data)]) for split, dataset in load_hub_splits(data).items()}
     if len(splits) < 3:
         # Missing valid or test splits come from consecutive blocks of the training text.
         return {**_cut(splits["train"], data), **{split: lines for split, lines in splits.items() if split != "train"}}

@@ -21,9 +21,7 @@ def load_run(run_dir):
     Raises:
         UsageError: run_dir is not a finished run directory.
     """
-    config_values = training.read_json(os.path.join(run_dir, training.CONFIG_FILE)) if os.path.isdir(run_dir) else None
-    if config_values is None:
-        raise UsageError(f"model {run_dir} is not a run directory (no {training.CONFIG_FILE})")
+    config_values = training.read_run_config(run_dir)
     fields = {field.name for field in dataclasses.fields(LMConfig)}
     config = LMConfig(**{key: value for key, value in config_values.items() if key in fields})
     return config, Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))

@@ -31,7 +31,6 @@ def windows_of_split(token_lists, vocab, config, split):
 
 
 def _callbacks(config, train_tokens, val_history):
-    out = config.out
     monitors = []
     if config.schedule == "plateau":
         # The PyTorch word_language_model recipe: lr / 4 whenever validation perplexity does not improve.
@@ -51,12 +50,7 @@ def _callbacks(config, train_tokens, val_history):
         training.ResetStates(),
         *schedule,
         *monitors,
-        training.RestoreMonitors(monitors, val_history),
-        training.MetricsLog(os.path.join(out, training.METRICS_FILE), train_tokens),
-        keras.callbacks.BackupAndRestore(os.path.join(out, training.BACKUP_DIR)),
-        training.KeepBest(os.path.join(out, training.BEST_MODEL_FILE), "val_perplexity",
-                          best=min(val_history) if val_history else None),
-        keras.callbacks.TensorBoard(os.path.join(out, training.LOG_DIR), write_graph=False),
+        *training.run_callbacks(config.out, "val_perplexity", monitors, val_history, train_tokens),
     ]
 
 

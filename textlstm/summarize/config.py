@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from textlstm import training
 from textlstm.errors import UsageError
 from textlstm.layers import LAYERS_BY_NAME
 from textlstm.seq2seq.config import Seq2SeqConfig
@@ -89,11 +90,4 @@ class SummarizeConfig:
             if not 0 <= values[name] < 1:
                 flag = name.replace("_", "-")
                 raise UsageError(f"{flag} must be in [0, 1). Received: {flag}={values[name]}")
-        if self.lr <= 0:
-            raise UsageError(f"lr must be positive. Received: lr={self.lr}")
-        if self.clipnorm < 0 or self.global_clipnorm < 0:
-            raise UsageError(f"clipnorm and global-clipnorm must be >= 0. "
-                             f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
-        if self.clipnorm and self.global_clipnorm:
-            raise UsageError("use clipnorm or global-clipnorm, not both. "
-                             f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
+        training.check_optimizer_settings(self)

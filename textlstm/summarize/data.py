@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from textlstm.errors import UsageError
-from textlstm.lm.data import HF_SPLIT_NAMES, SPLITS, check_text_file, find_split_files
+from textlstm.lm.data import SPLITS, check_text_file, find_split_files, load_hub_splits
 from textlstm.vocab import BOS, EOS
 
 SOURCE_FIELDS = ("text", "document", "article", "email_body")
@@ -84,18 +84,7 @@ def _read_splits(data):
 
     datasets.disable_progress_bars()
     if data.startswith("hf:"):
-        name, _, config = data[3:].partition(":")
-        try:
-            loaded = datasets.load_dataset(name, config or None)
-        except Exception as error:  # the hub raises many types; the user needs the message
-            raise UsageError(f"cannot load Hugging Face dataset {data}: {error}") from None
-        splits = {}
-        for split, candidates in HF_SPLIT_NAMES.items():
-            found = [candidate for candidate in candidates if candidate in loaded]
-            if found:
-                splits[split] = loaded[found[0]]
-        if "train" not in splits:
-            raise UsageError(f"dataset {data} has no train split. Received: splits {list(loaded)}")
+        splits = load_hub_splits(data)
         if len(splits) < 3:
             return {**_cut(splits["train"], data), **{key: value for key, value in splits.items() if key != "train"}}
         return splits

@@ -15,8 +15,9 @@ SERVING_BATCH = 64
 
 def is_summarization_run(run_dir):
     """True if run_dir's config.json is a summarization run's (it names a source field)."""
-    config = training.read_json(os.path.join(run_dir, training.CONFIG_FILE)) if os.path.isdir(run_dir) else None
-    return config is not None and "source_field" in config
+    if not os.path.isfile(os.path.join(run_dir, training.CONFIG_FILE)):
+        return False
+    return "source_field" in training.read_run_config(run_dir)
 
 
 def load_run(run_dir):
@@ -25,9 +26,7 @@ def load_run(run_dir):
     Raises:
         UsageError: run_dir is not a summarization run directory.
     """
-    values = training.read_json(os.path.join(run_dir, training.CONFIG_FILE)) if os.path.isdir(run_dir) else None
-    if values is None:
-        raise UsageError(f"model {run_dir} is not a run directory (no {training.CONFIG_FILE})")
+    values = training.read_run_config(run_dir)
     if "source_field" not in values:
         raise UsageError(f"model {run_dir} is not a summarization run")
     fields = {field.name for field in dataclasses.fields(SummarizeConfig)}

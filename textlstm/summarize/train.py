@@ -27,19 +27,10 @@ def _arrays(pairs, vocab, config):
 
 
 def _callbacks(config, train_tokens, val_history):
-    out = config.out
     monitors = []
     if config.patience:
         monitors.append(keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=config.patience))
-    return [
-        *monitors,
-        training.RestoreMonitors(monitors, val_history),
-        training.MetricsLog(os.path.join(out, training.METRICS_FILE), train_tokens),
-        keras.callbacks.BackupAndRestore(os.path.join(out, training.BACKUP_DIR)),
-        training.KeepBest(os.path.join(out, training.BEST_MODEL_FILE), "val_loss",
-                          best=min(val_history) if val_history else None),
-        keras.callbacks.TensorBoard(os.path.join(out, training.LOG_DIR), write_graph=False),
-    ]
+    return [*monitors, *training.run_callbacks(config.out, "val_loss", monitors, val_history, train_tokens)]
 
 
 def train_summarizer(config, verbose=1, callbacks=(), log=print):
