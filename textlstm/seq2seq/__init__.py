@@ -2,6 +2,5 @@
 
 from textlstm.seq2seq.config import Seq2SeqConfig
 from textlstm.seq2seq.decode import beam_search, greedy_search
-from textlstm.seq2seq.export import export_summarizer
 from textlstm.seq2seq.model import Seq2Seq, build_model, masked_loss
 from textlstm.seq2seq.rouge import lead, mean_length, rouge

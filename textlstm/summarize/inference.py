@@ -7,7 +7,7 @@ from textlstm import training
 from textlstm.errors import UsageError
 from textlstm.seq2seq.rouge import lead, mean_length, rouge
 from textlstm.summarize.config import SummarizeConfig
-from textlstm.summarize.data import load_pairs, load_single_file
+from textlstm.summarize.data import SPLITS, load_pairs, load_single_file
 
 # Documents per call of the SavedModel, so that a long input never builds one huge beam.
 SERVING_BATCH = 64
@@ -107,7 +107,7 @@ def evaluate_run(run_dir, data, split="test", source_field=None, target_field=No
     if os.path.isfile(data):
         pairs, skipped = load_single_file(data, source_field, target_field)
     else:
-        if split not in ("train", "valid", "test"):
+        if split not in SPLITS:
             raise UsageError(f"split must be train, valid or test. Received: split={split!r}")
         all_pairs, _, all_skipped = load_pairs(data, source_field, target_field)
         pairs, skipped = all_pairs[split], all_skipped[split]
