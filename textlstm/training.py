@@ -44,7 +44,7 @@ def check_export_path(path):
 
 
 def check_optimizer_settings(config):
-    """Raises `UsageError` for a learning rate or clipping setting of a task config that Keras would reject or misuse."""
+    """Raises `UsageError` for a learning rate or clipping setting that the Keras optimizer would reject or misuse."""
     if config.lr <= 0:
         raise UsageError(f"lr must be positive. Received: lr={config.lr}")
     if config.clipnorm < 0 or config.global_clipnorm < 0:

@@ -19,10 +19,10 @@ from textlstm.vocab import Vocabulary
 NUM_EXAMPLES = 5  # source / reference / output triples kept in metrics.json
 
 
-def _arrays(pairs, vocab, config):
-    """Returns ({"source", "decoder_input"}, labels) id arrays of one split."""
-    source = encode_sources(tokenize(pairs["source"]), vocab, config.max_source_len)
-    decoder_input, labels = encode_targets(tokenize(pairs["target"]), vocab, config.max_target_len)
+def _arrays(tokens, vocab, config):
+    """Returns ({"source", "decoder_input"}, labels) id arrays of one split's {"source", "target"} token lists."""
+    source = encode_sources(tokens["source"], vocab, config.max_source_len)
+    decoder_input, labels = encode_targets(tokens["target"], vocab, config.max_target_len)
     return {"source": source, "decoder_input": decoder_input}, labels
 
 
@@ -69,9 +69,10 @@ def train_summarizer(config, verbose=1, callbacks=(), log=print):
     if any(skipped.values()):
         log("skipped rows with an empty document or summary: "
             + ", ".join(f"{split} {count}" for split, count in skipped.items()))
-    train_tokens = tokenize(pairs["train"]["source"]) + tokenize(pairs["train"]["target"])
-    vocab = Vocabulary.build(train_tokens, config.max_vocab, config.min_count)
-    arrays = {split: _arrays(split_pairs, vocab, config) for split, split_pairs in pairs.items()}
+    tokens = {split: {side: tokenize(texts) for side, texts in split_pairs.items()}
+              for split, split_pairs in pairs.items()}
+    vocab = Vocabulary.build(tokens["train"]["source"] + tokens["train"]["target"], config.max_vocab, config.min_count)
+    arrays = {split: _arrays(split_tokens, vocab, config) for split, split_tokens in tokens.items()}
 
     resume = training.prepare_run_directory(config.out, dataclasses.asdict(config), config.overwrite)
     vocab.save(os.path.join(config.out, training.VOCAB_FILE))
