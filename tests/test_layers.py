@@ -64,6 +64,7 @@ def run_with_gradients(layer, x, **call_arguments):
 def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state):
     arguments = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
     ours, theirs = twin_pair(name, **arguments)
+    ours.steps_per_block = 2  # the time loop in blocks of 2, 2 and 1 steps (one block: the other tests)
     call_arguments = {}
     if masked:
         call_arguments["mask"] = tf.constant(padding_mask())
@@ -334,7 +335,8 @@ LOOPS = {  # name: (layer, extra arguments); every cell, and GRU's second recurr
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("zero_output_for_mask", [False, True])
 @pytest.mark.parametrize("in_graph", [False, True])
-def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph):
+@pytest.mark.parametrize("steps_per_block", [2, TIME])
+def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, steps_per_block):
     # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient.
     layer_class, extra = LOOPS[name]
     arguments = dict(
@@ -342,6 +344,7 @@ def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards,
         dropout=0.3, recurrent_dropout=0.3, seed=4, **extra,
     )
     fast, reference = layer_class(UNITS, **arguments), layer_class(UNITS, unroll=True, **arguments)
+    fast.steps_per_block = steps_per_block
     fast.build((None, TIME, FEATURES))
     reference.build((None, TIME, FEATURES))
     randomize(fast)

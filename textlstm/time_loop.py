@@ -35,8 +35,8 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
     `names` lists `cell.state_names` first; the other values (gates) start
     at zero and, like the states, keep their last value at masked steps.
     `mask` is None or bool (time, batch, 1). Returns the (time, batch, units)
-    sequences of `names` and the recurrent products z_h, (time, batch,
-    gates * units), which the gradient needs.
+    sequences of `names`, the recurrent products z_h, (time, batch,
+    gates * units), which the gradient needs, and the last values of `names`.
     """
     steps = tf.shape(z_x)[0]
     inputs = tf.TensorArray(z_x.dtype, size=steps).unstack(z_x)
@@ -51,30 +51,31 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
         return t + 1, carried, records, products.write(t, z_h)
 
     records = [tf.TensorArray(z_x.dtype, size=steps) for _ in names]
-    _, _, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, tf.TensorArray(z_x.dtype, size=steps)))
-    return [record.stack() for record in records], products.stack()
+    _, last, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, tf.TensorArray(z_x.dtype, size=steps)))
+    return [record.stack() for record in records], products.stack(), last
 
 
 def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask):
-    """`run(...)` for the cell's states, with the gradient described in the module docstring.
+    """The sequence of `h` and the last states of `run(...)`, with the gradient described in the module docstring.
 
     `recurrent_bias` may be None; `mask` and `recurrent_mask` get no
     gradient. Weights that the cell's `step` reads itself (peepholes; `U_n`
     of a GRU without `reset_after`) reach the gradient as `variables`, and
-    their gradients are summed over the steps.
+    their gradients are summed over the steps. Only `h` is returned as a
+    sequence, so the backward loop adds an outside gradient to `h` alone.
     """
     names = cell.state_names
     weights = [recurrent_kernel] + ([] if recurrent_bias is None else [recurrent_bias])
     count = len(weights)
 
     @tf.custom_gradient
-    def states_over_time(z_x, *weights_and_states):
+    def h_over_time(z_x, *weights_and_states):
         (recurrent_kernel, *bias), initial_state = weights_and_states[:count], weights_and_states[count:]
         recurrent_bias = bias[0] if bias else None
         # Saving z_h costs a write per step; recomputing it after the loop was ~9% slower at (64, 35, 650, 650).
-        states, z_h = run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
+        states, z_h, last = run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
 
-        def gradient(*d_states, variables=None):
+        def gradient(d_h, *d_last, variables=None):
             variables = list(variables or [])
             # The states each step started from, and the h that met U: (time, batch, units).
             previous = [tf.concat([first[None], sequence[:-1]], axis=0) for first, sequence in zip(initial_state, states)]
@@ -82,29 +83,35 @@ def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, ma
             units, width = recurrent_kernel.shape
             h_seen = tf.reshape(h_seen, (-1, units))  # (time * batch, units)
             d_z_x, d_z_h, d_initial, d_variables = backward(
-                cell, z_x, z_h, previous, d_states, recurrent_kernel, mask, recurrent_mask, variables
+                cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables
             )
             d_z_h = tf.reshape(d_z_h, (-1, width))  # (time * batch, gates * units)
             d_weights = [tf.matmul(h_seen, d_z_h, transpose_a=True)] + [tf.reduce_sum(d_z_h, axis=0) for _ in bias]
             d_inputs = [d_z_x, *d_weights, *d_initial]
             return (d_inputs, d_variables) if variables else d_inputs
 
-        return states, gradient
+        return (states[0], *last), gradient
 
-    return states_over_time(z_x, *weights, *initial_state)
+    h, *last = h_over_time(z_x, *weights, *initial_state)
+    return h, last
 
 
-def backward(cell, z_x, z_h, previous, d_states, recurrent_kernel, mask, recurrent_mask, variables):
-    """The backward time loop of `with_gradient`: `dZ_x`, `dZ_h`, the initial states' and `variables`' gradients."""
+def backward(cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables):
+    """The backward time loop of `with_gradient`: `dZ_x`, `dZ_h`, the initial states' and `variables`' gradients.
+
+    `d_h` is the gradient of the sequence of `h`, `d_last` those of the last states (either may be None).
+    """
     steps = tf.shape(z_x)[0]
     names = cell.state_names
     inputs, z_hs = (tf.TensorArray(z_x.dtype, size=steps).unstack(v) for v in (z_x, z_h))
-    zeros = [tf.zeros_like(sequence[0]) for sequence in previous]
+    d_carried = [tf.zeros_like(sequence[0]) if d is None else d for d, sequence in zip(d_last, previous)]
     previous = [tf.TensorArray(z_x.dtype, size=steps).unstack(sequence) for sequence in previous]
-    # The gradient reaching each step's states from the layer's outputs; None
-    # for a state nothing read (`c` when only `h` is used): no zeros to add.
-    d_outside = [None if d is None else tf.TensorArray(z_x.dtype, size=steps).unstack(d) for d in d_states]
+    d_outside = None if d_h is None else tf.TensorArray(z_x.dtype, size=steps).unstack(d_h)
     masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
+    # A product with a transposed copy made once is faster than `transpose_b=True` at every step.
+    recurrent_kernel_t = tf.transpose(recurrent_kernel)
+
+    shared = []
 
     def body(t, d_carried, d_variables, d_z_x_record, d_z_h_record):
         step_z_x, step_z_h = inputs.read(t), z_hs.read(t)
@@ -112,14 +119,18 @@ def backward(cell, z_x, z_h, previous, d_states, recurrent_kernel, mask, recurre
         with tf.GradientTape() as tape:
             tape.watch([step_z_x, step_z_h, *carried])
             new = advance(cell, step_z_x, step_z_h, carried, None if masks is None else masks.read(t), recurrent_mask, names)
-        d_new = [d_later if d is None else d.read(t) + d_later for d, d_later in zip(d_outside, d_carried)]
-        d_z_x, d_z_h, *d_rest = tape.gradient(
-            new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new, unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
+        d_new = d_carried if d_outside is None else [d_outside.read(t) + d_carried[0], *d_carried[1:]]
+        # Unconnected gradients come back as None, not as zeros that cost an op to make and one to add.
+        d_z_x, d_z_h, *d_rest = tape.gradient(new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new)
         d_previous, d_step_variables = d_rest[: len(names)], d_rest[len(names) :]
-        d_h_seen = tf.matmul(d_z_h, recurrent_kernel, transpose_b=True)
-        d_previous[0] += d_h_seen if recurrent_mask is None else d_h_seen * recurrent_mask
-        d_variables = [total + d for total, d in zip(d_variables, d_step_variables)]
+        d_h_seen = tf.matmul(d_z_h, recurrent_kernel_t)
+        d_h_seen = d_h_seen if recurrent_mask is None else d_h_seen * recurrent_mask
+        d_previous[0] = d_h_seen if d_previous[0] is None else d_previous[0] + d_h_seen
+        d_previous = [tf.zeros_like(state) if d is None else d for d, state in zip(d_previous, carried)]
+        d_variables = [total if d is None else total + d for total, d in zip(d_variables, d_step_variables)]
+        shared[:] = [d_z_x is d_z_h]  # the cell adds z_x and z_h: one gradient, recorded once
+        if shared[0]:
+            return t - 1, d_previous, d_variables, d_z_x_record.write(t, d_z_x), d_z_h_record
         return t - 1, d_previous, d_variables, d_z_x_record.write(t, d_z_x), d_z_h_record.write(t, d_z_h)
 
     _, d_initial, d_variables, d_z_x, d_z_h = tf.while_loop(
@@ -127,10 +138,11 @@ def backward(cell, z_x, z_h, previous, d_states, recurrent_kernel, mask, recurre
         body,
         (
             steps - 1,
-            zeros,
+            d_carried,
             [tf.zeros_like(variable) for variable in variables],
             tf.TensorArray(z_x.dtype, size=steps),
             tf.TensorArray(z_x.dtype, size=steps),
         ),
     )
-    return d_z_x.stack(), d_z_h.stack(), d_initial, d_variables
+    d_z_x = d_z_x.stack()
+    return d_z_x, d_z_x if shared[0] else d_z_h.stack(), d_initial, d_variables
