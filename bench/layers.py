@@ -10,8 +10,17 @@ is a forward pass at batch 1. If PyTorch is installed, `torch.nn.LSTM` and
 """
 
 import argparse
+import os
 import statistics
 import time
+
+# Without this, torch's OpenMP threads spin after each of its steps and slow down the TensorFlow contenders.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+try:  # before TensorFlow: imported after it, torch crashed (segfault) loading torch._dynamo for its optimizer
+    import torch
+    import torch._dynamo  # noqa: F401
+except ImportError:
+    torch = None
 
 import keras
 import tensorflow as tf
@@ -52,8 +61,6 @@ def keras_step(layer_class, size, training, **kwargs):
 
 
 def torch_step(name, size, training):
-    import torch
-
     torch.set_num_threads(tf.config.threading.get_intra_op_parallelism_threads() or 2)
     batch, steps, input_dim, units = size
     layer = getattr(torch.nn, name)(input_dim, units, batch_first=True)
@@ -93,13 +100,6 @@ def main():
     parser.add_argument("--sizes", default="small,large", help="comma-separated subset of: " + ", ".join(SIZES))
     parser.add_argument("--layers", default="all", help="'all' or a comma-separated subset of textlstm layer names")
     args = parser.parse_args()
-    try:
-        import torch  # noqa: F401
-
-        have_torch = True
-    except ImportError:
-        have_torch = False
-
     print("| layer | mode | (batch, time, input, units) | textlstm ms/step | Keras ms/step | speed-up | torch ms/step |")
     print("|---|---|---|---|---|---|---|")
     for size_name in args.sizes.split(","):
@@ -113,7 +113,7 @@ def main():
                     "keras": keras_step(theirs, mode_size, training, **kwargs),
                 }
                 torch_name = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}.get(ours.__name__)
-                if have_torch and torch_name:
+                if torch is not None and torch_name:
                     contenders["torch"] = torch_step(torch_name, mode_size, training)
                 seconds = measure(contenders, args.steps, args.rounds)
                 torch_ms = f"{seconds['torch'] * 1e3:.1f}" if "torch" in seconds else "-"
