@@ -146,12 +146,14 @@ class RecurrentLayer(keras.layers.RNN):
             stop = None if steps is None else start + self.steps_per_block
             block_mask = None if mask is None else mask[start:stop]
             z_x = cell.project(sequences[start:stop])  # (block, batch, gates * units): one matrix product
-            h, states = time_loop.with_gradient(cell, z_x, states, recurrent_kernel, cell.recurrent_bias, block_mask, recurrent_mask)
+            h, states = time_loop.with_gradient(
+                cell, z_x, states, recurrent_kernel, cell.recurrent_bias, block_mask, recurrent_mask
+            )
             outputs.append(h)
         return ops.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0], states
 
     def _time_major(self, sequences, initial_state, mask, training):
-        """The (time, batch, features) inputs in the order the loop visits them, the mask and the recurrent dropout mask."""
+        """The inputs (time, batch, features) in the order the loop visits them, the mask, the recurrent dropout mask."""
         cell = self.cell
         if tree.is_nested(mask):
             mask = mask[0]
@@ -226,7 +228,8 @@ class RecurrentLayer(keras.layers.RNN):
         cell = self.cell
         sequences, mask, _ = self._time_major(sequences, initial_state, mask, training=False)
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
-        values, _, _ = time_loop.run(cell, cell.project(sequences), initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
+        z_x = cell.project(sequences)
+        values, _, _ = time_loop.run(cell, z_x, initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
         values = dict(zip(names, values))
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 

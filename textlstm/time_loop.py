@@ -51,7 +51,8 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
         return t + 1, carried, records, products.write(t, z_h)
 
     records = [tf.TensorArray(z_x.dtype, size=steps) for _ in names]
-    _, last, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, tf.TensorArray(z_x.dtype, size=steps)))
+    products = tf.TensorArray(z_x.dtype, size=steps)
+    _, last, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, products))
     return [record.stack() for record in records], products.stack(), last
 
 
@@ -118,7 +119,8 @@ def backward(cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recu
         carried = [sequence.read(t) for sequence in previous]
         with tf.GradientTape() as tape:
             tape.watch([step_z_x, step_z_h, *carried])
-            new = advance(cell, step_z_x, step_z_h, carried, None if masks is None else masks.read(t), recurrent_mask, names)
+            mask_t = None if masks is None else masks.read(t)
+            new = advance(cell, step_z_x, step_z_h, carried, mask_t, recurrent_mask, names)
         d_new = d_carried if d_outside is None else [d_outside.read(t) + d_carried[0], *d_carried[1:]]
         # Unconnected gradients come back as None, not as zeros that cost an op to make and one to add.
         d_z_x, d_z_h, *d_rest = tape.gradient(new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new)
