@@ -8,6 +8,7 @@ optimizer state including the learning rate, epoch number) so that the same
 command continues a killed run.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -91,6 +92,22 @@ def read_run_config(run_dir):
     if values is None:
         raise UsageError(f"model {run_dir} is not a run directory (no {CONFIG_FILE})")
     return values
+
+
+def config_from(values, config_class):
+    """A `config_class` dataclass from a run's config.json values; keys it does not know are ignored."""
+    fields = {field.name for field in dataclasses.fields(config_class)}
+    return config_class(**{key: value for key, value in values.items() if key in fields})
+
+
+def load_export(run_dir, config):
+    """Loads the SavedModel of the run in run_dir with `tf.saved_model.load`, after checking it exists."""
+    import tensorflow as tf
+
+    path = export_path(dataclasses.replace(config, out=run_dir))
+    if not os.path.exists(os.path.join(path, "saved_model.pb")):
+        raise UsageError(f"model {run_dir} has no SavedModel at {path}; is the run finished?")
+    return tf.saved_model.load(path)
 
 
 def run_callbacks(out, monitor, monitors, val_history, train_tokens):

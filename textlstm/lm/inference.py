@@ -1,11 +1,10 @@
 """Using a trained run: next-word predictions, generated text and perplexity on another corpus."""
 
-import dataclasses
 import os
 
 import textlstm
 from textlstm import training
-from textlstm.training import EXPORT_DIR, VOCAB_FILE, export_path  # noqa: F401 (EXPORT_DIR: public name)
+from textlstm.training import VOCAB_FILE
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.lm.data import check_text_file, encode_stream, load_lines, stream_windows, tokenize, tokenize_lines
@@ -21,9 +20,7 @@ def load_run(run_dir):
     Raises:
         UsageError: run_dir is not a finished run directory.
     """
-    config_values = training.read_run_config(run_dir)
-    fields = {field.name for field in dataclasses.fields(LMConfig)}
-    config = LMConfig(**{key: value for key, value in config_values.items() if key in fields})
+    config = training.config_from(training.read_run_config(run_dir), LMConfig)
     return config, Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))
 
 
@@ -41,13 +38,8 @@ def check_prompts(prompts, vocab, level):
 
 def load_export(run_dir):
     """Loads a run's SavedModel with `tf.saved_model.load`, after checking it exists."""
-    import tensorflow as tf
-
     config, vocab = load_run(run_dir)
-    path = export_path(dataclasses.replace(config, out=run_dir))
-    if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise UsageError(f"model {run_dir} has no SavedModel at {path}; is the run finished?")
-    return tf.saved_model.load(path), config, vocab
+    return training.load_export(run_dir, config), config, vocab
 
 
 def predict_next_words(run_dir, prompts, k=5):

@@ -12,7 +12,7 @@ from textlstm.errors import UsageError
 from textlstm.files import write_json
 from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize_lines
 from textlstm.lm.export import check_export_path, export_language_model
-from textlstm.lm.inference import VOCAB_FILE, export_path, generate_text
+from textlstm.lm.inference import generate_text
 from textlstm.lm.model import build_language_model, compile_language_model
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.vocab import Vocabulary
@@ -75,7 +75,7 @@ def train_language_model(config, verbose=1, callbacks=()):
             already holds a finished run.
     """
     config.validate()
-    check_export_path(export_path(config))
+    check_export_path(training.export_path(config))
     started = time.perf_counter()
     lines = load_lines(config.data)
     tokens = {split: tokenize_lines(split_lines, config.level) for split, split_lines in lines.items()}
@@ -86,7 +86,7 @@ def train_language_model(config, verbose=1, callbacks=()):
     windows = {split: windows_of_split(token_lists, vocab, config, split) for split, token_lists in tokens.items()}
 
     resume = training.prepare_run_directory(config.out, dataclasses.asdict(config), config.overwrite)
-    vocab.save(os.path.join(config.out, VOCAB_FILE))
+    vocab.save(os.path.join(config.out, training.VOCAB_FILE))
     metrics_path = os.path.join(config.out, training.METRICS_FILE)
     if not resume and os.path.exists(metrics_path):
         os.remove(metrics_path)
@@ -112,7 +112,7 @@ def train_language_model(config, verbose=1, callbacks=()):
     metrics["tokens_per_second"] = round(train_tokens * len(epochs) / sum(e["train_seconds"] for e in epochs), 1)
     metrics["vocab_size"] = len(vocab)
     metrics["train_tokens"] = train_tokens
-    export_language_model(best, vocab, config, export_path(config))
+    export_language_model(best, vocab, config, training.export_path(config))
     # Covers this invocation; a resumed run adds the epoch time of its earlier invocations.
     earlier = sum(epoch["epoch_seconds"] for epoch in epochs[: len(val_history)])
     metrics["wall_time_seconds"] = round(time.perf_counter() - started + earlier, 1)

@@ -1,6 +1,5 @@
 """Using a trained summarization run: summaries of new documents and ROUGE on another test set."""
 
-import dataclasses
 import os
 
 from textlstm import training
@@ -29,19 +28,13 @@ def load_run(run_dir):
     values = training.read_run_config(run_dir)
     if "source_field" not in values:
         raise UsageError(f"model {run_dir} is not a summarization run")
-    fields = {field.name for field in dataclasses.fields(SummarizeConfig)}
-    return SummarizeConfig(**{key: value for key, value in values.items() if key in fields})
+    return training.config_from(values, SummarizeConfig)
 
 
 def load_export(run_dir):
     """Loads a run's SavedModel with `tf.saved_model.load`; returns (loaded, config)."""
-    import tensorflow as tf
-
     config = load_run(run_dir)
-    path = training.export_path(dataclasses.replace(config, out=run_dir))
-    if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise UsageError(f"model {run_dir} has no SavedModel at {path}; is the run finished?")
-    return tf.saved_model.load(path), config
+    return training.load_export(run_dir, config), config
 
 
 def summarize_texts(exported, texts, beam_size=None, max_len=None):
