@@ -96,6 +96,17 @@ def test_mask_from_embedding_matches_keras(name):
 
 
 @pytest.mark.parametrize("name", TWINS)
+def test_long_sequences_of_known_and_unknown_length_match_keras(name):
+    # 30 steps: three blocks when the length is known; one block when a graph leaves it open.
+    ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
+    x = tf.constant(np.random.RandomState(5).randn(BATCH, 30, FEATURES).astype("float32"))
+    spec = tf.TensorSpec((None, None, FEATURES), tf.float32)
+    for call in (lambda layer: layer(x), lambda layer: tf.function(layer.__call__, input_signature=[spec])(x)):
+        for ours_value, theirs_value in zip(call(ours), call(theirs)):
+            np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", TWINS)
 def test_unrolled_loop_gives_the_same_numbers(name):
     ours, _ = twin_pair(name, return_sequences=True)
     unrolled = TWINS[name][0](UNITS, return_sequences=True, unroll=True, **TWINS[name][2])
