@@ -106,6 +106,36 @@ def test_long_sequences_of_known_and_unknown_length_match_keras(name):
             np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
 
 
+@pytest.fixture
+def mixed_bfloat16():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_mixed_precision_matches_keras(name, mixed_bfloat16):
+    # bfloat16 compute with float32 weights: the gradients must come back float32 and agree with Keras's.
+    ours, theirs = twin_pair(name, return_sequences=True)
+    ours.steps_per_block = 2
+    our_outputs, our_gradients = run_with_gradients(ours, inputs(), mask=tf.constant(padding_mask()), training=True)
+    their_outputs, their_gradients = run_with_gradients(theirs, inputs(), mask=tf.constant(padding_mask()), training=True)
+    assert our_outputs[0].dtype == their_outputs[0].dtype == tf.bfloat16.as_numpy_dtype
+    assert [g.dtype for g in our_gradients[1:]] == [np.float32] * len(ours.trainable_weights)
+    for ours_value, theirs_value in zip(our_outputs + our_gradients, their_outputs + their_gradients):
+        np.testing.assert_allclose(np.float32(ours_value), np.float32(theirs_value), rtol=0.05, atol=0.05)
+
+
+@pytest.mark.parametrize("name", ["peephole", "gru_reset_before"])
+def test_mixed_precision_trains_weights_that_the_step_reads_itself(name, mixed_bfloat16):
+    layer_class, extra = LOOPS[name]
+    layer = layer_class(UNITS, return_sequences=True, **extra)
+    layer.build((None, TIME, FEATURES))
+    outputs, gradients = run_with_gradients(layer, inputs(), training=True)
+    np.testing.assert_allclose(np.float32(layer.trace(inputs())["h"]), np.float32(outputs[0]), atol=1e-2)
+    assert all(g.dtype == np.float32 and np.abs(g).max() > 0 for g in gradients[1:])
+
+
 @pytest.mark.parametrize("name", TWINS)
 def test_unrolled_loop_gives_the_same_numbers(name):
     ours, _ = twin_pair(name, return_sequences=True)

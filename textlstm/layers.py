@@ -138,7 +138,9 @@ class RecurrentLayer(keras.layers.RNN):
         block's `dW`, `dx` and `dU` beside the previous block's loop.
         """
         cell = self.cell
-        recurrent_kernel = ops.convert_to_tensor(cell.recurrent_kernel)
+        # In the compute dtype: under mixed precision the float32 variables would otherwise meet bfloat16 gradients.
+        recurrent_kernel = ops.cast(cell.recurrent_kernel, cell.compute_dtype)
+        recurrent_bias = None if cell.recurrent_bias is None else ops.cast(cell.recurrent_bias, cell.compute_dtype)
         steps = sequences.shape[0]
         starts = [0] if not steps else range(0, steps, self.steps_per_block)
         outputs = []
@@ -147,7 +149,7 @@ class RecurrentLayer(keras.layers.RNN):
             block_mask = None if mask is None else mask[start:stop]
             z_x = cell.project(sequences[start:stop])  # (block, batch, gates * units): one matrix product
             h, states = time_loop.with_gradient(
-                cell, z_x, states, recurrent_kernel, cell.recurrent_bias, block_mask, recurrent_mask
+                cell, z_x, states, recurrent_kernel, recurrent_bias, block_mask, recurrent_mask
             )
             outputs.append(h)
         return ops.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0], states
@@ -228,8 +230,9 @@ class RecurrentLayer(keras.layers.RNN):
         cell = self.cell
         sequences, mask, _ = self._time_major(sequences, initial_state, mask, training=False)
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
-        z_x = cell.project(sequences)
-        values, _, _ = time_loop.run(cell, z_x, initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
+        with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
+            z_x = cell.project(sequences)
+            values, _, _ = time_loop.run(cell, z_x, initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
         values = dict(zip(names, values))
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 

@@ -17,6 +17,7 @@ also one large product each.
 """
 
 import tensorflow as tf
+from keras.src import backend
 
 from textlstm.cells.base import recurrent_product
 
@@ -117,7 +118,8 @@ def backward(cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recu
     def body(t, d_carried, d_variables, d_z_x_record, d_z_h_record):
         step_z_x, step_z_h = inputs.read(t), z_hs.read(t)
         carried = [sequence.read(t) for sequence in previous]
-        with tf.GradientTape() as tape:
+        # The weights `step` reads itself in the compute dtype, as in the layer's call (mixed precision).
+        with tf.GradientTape() as tape, backend.AutocastScope(cell.compute_dtype):
             tape.watch([step_z_x, step_z_h, *carried])
             mask_t = None if masks is None else masks.read(t)
             new = advance(cell, step_z_x, step_z_h, carried, mask_t, recurrent_mask, names)
