@@ -4,7 +4,6 @@ import os
 
 import textlstm
 from textlstm import training
-from textlstm.training import VOCAB_FILE
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.lm.data import check_text_file, encode_stream, load_lines, stream_windows, tokenize, tokenize_lines
@@ -21,7 +20,7 @@ def load_run(run_dir):
         UsageError: run_dir is not a finished run directory.
     """
     config = training.config_from(training.read_run_config(run_dir), LMConfig)
-    return config, Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))
+    return config, Vocabulary.load(os.path.join(run_dir, training.VOCAB_FILE))
 
 
 def check_prompts(prompts, vocab, level):

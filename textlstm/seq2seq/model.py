@@ -5,10 +5,11 @@ from keras import ops
 
 from textlstm.cells.base import positive_int, rate
 from textlstm.layers import LAYERS_BY_NAME
+from textlstm.vocab import PAD, SPECIAL_TOKENS, UNK
 
 ATTENTIONS = ("luong", "bahdanau")
-PAD_ID = 0
-UNK_ID = 1  # textlstm.vocab.Vocabulary puts <unk> right after <pad>
+PAD_ID = SPECIAL_TOKENS.index(PAD)  # the ids textlstm.vocab.Vocabulary gives them
+UNK_ID = SPECIAL_TOKENS.index(UNK)
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
