@@ -1,7 +1,13 @@
+import os
+import shutil
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import tensorflow as tf
 
+import textlstm
 from textlstm.seq2seq import Seq2SeqConfig, beam_search, build_model
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")
@@ -24,3 +30,33 @@ def test_beam_search_takes_beam_size_and_max_len_as_tensors():
         tokens, scores = search(SOURCE, beam_size, max_len)
         np.testing.assert_array_equal(tokens, expected_tokens)
         np.testing.assert_allclose(scores, expected_scores, rtol=1e-5)
+
+
+EDITED_SOURCE_EXPORT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import keras
+from textlstm.seq2seq import Seq2SeqConfig, build_model
+from textlstm.summarize.config import SummarizeConfig
+from textlstm.summarize.export import export_text_summarizer
+from textlstm.vocab import Vocabulary
+
+vocab = Vocabulary.build([["a", "b", "c"]])
+model = build_model(Seq2SeqConfig(vocab_size=len(vocab), embedding_dim=6, units=8, bidirectional=True))
+path = os.path.join(sys.argv[1], "textlstm", "seq2seq", "model.py")
+with open(path) as file:
+    text = file.read()
+with open(path, "w") as file:  # as when the code is edited while a long training run goes on
+    file.write("# one more line\\n" + text)
+export_text_summarizer(model, vocab, SummarizeConfig(), os.path.join(sys.argv[1], "export"))
+"""
+
+
+def test_export_does_not_reread_the_model_source(tmp_path):
+    # Tracing with autograph rereads each method's source from disk: once the file had shifted by a line,
+    # the export of a finished AESLC run failed with "tf____init__() missing 8 required positional arguments".
+    shutil.copytree(os.path.dirname(textlstm.__file__), tmp_path / "textlstm")
+    result = subprocess.run([sys.executable, "-c", EDITED_SOURCE_EXPORT, str(tmp_path)], capture_output=True,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "export" / "saved_model.pb").exists()

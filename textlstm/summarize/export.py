@@ -70,7 +70,9 @@ def export_text_summarizer(model, vocab, config, path):
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]  # so that the SavedModel holds them
     module.table = table
-    module.serving_default = tf.function(serve, input_signature=[
+    # autograph=False: every loop is an explicit tf.while_loop, and autograph would reread the model's
+    # source files from disk, which fails if they were edited while a long training run was going.
+    module.serving_default = tf.function(serve, autograph=False, input_signature=[
         tf.TensorSpec([None], tf.string, name="text"),
         tf.TensorSpec([], tf.int32, name="beam_size"),
         tf.TensorSpec([], tf.int32, name="max_len"),
