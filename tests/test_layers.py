@@ -31,11 +31,11 @@ def padding_mask():
     return mask
 
 
-def twin_pair(name, **arguments):
+def twin_pair(name, units=UNITS, **arguments):
     ours_class, keras_class, extra = TWINS[name]
     keras.utils.set_random_seed(1)
-    theirs = keras_class(UNITS, **extra, **arguments)
-    ours = ours_class(UNITS, **extra, **arguments)
+    theirs = keras_class(units, **extra, **arguments)
+    ours = ours_class(units, **extra, **arguments)
     theirs.build((None, TIME, FEATURES))
     ours.build((None, TIME, FEATURES))
     # Random biases so that the bias layout is exercised too.
@@ -46,14 +46,14 @@ def twin_pair(name, **arguments):
 
 
 def run_with_gradients(layer, x, **call_arguments):
-    x = tf.constant(x)
+    x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         tape.watch(x)
         outputs = tf.nest.flatten(layer(x, **call_arguments))
         # A random weighting of every output, so each one's gradient is checked.
         loss = sum(tf.reduce_sum(output * np.random.RandomState(k).randn(*output.shape)) for k, output in enumerate(outputs))
     gradients = tape.gradient(loss, [x] + layer.trainable_weights)
-    return [o.numpy() for o in outputs], [g.numpy() for g in gradients]
+    return outputs, gradients
 
 
 @pytest.mark.parametrize("name", TWINS)
@@ -104,6 +104,50 @@ def test_long_sequences_of_known_and_unknown_length_match_keras(name):
     for call in (lambda layer: layer(x), lambda layer: tf.function(layer.__call__, input_signature=[spec])(x)):
         for ours_value, theirs_value in zip(call(ours), call(theirs)):
             np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture
+def products_in_column_blocks(monkeypatch):
+    """Every product with U cut into column blocks, not only at the sizes where that was found faster; counts them."""
+    monkeypatch.setattr(textlstm.cells.base, "BLOCKWISE_MULTIPLY_ADDS", (0, float("inf")))
+    calls = {"forward": 0, "backward": 0}
+
+    def counting(module, key):
+        def blockwise_matmul(a, kernel):
+            calls[key] += isinstance(kernel, list)
+            return original(a, kernel)
+
+        original = module.blockwise_matmul
+        monkeypatch.setattr(module, "blockwise_matmul", blockwise_matmul)
+
+    counting(textlstm.cells.base, "forward")
+    counting(textlstm.time_loop, "backward")
+    return calls
+
+
+@pytest.mark.parametrize("name", TWINS)
+@pytest.mark.parametrize("in_graph", [False, True])
+def test_recurrent_products_in_column_blocks_match_keras(name, in_graph, products_in_column_blocks):
+    # 5 units: the backward product's two blocks are uneven (2 and 3 columns of U^T).
+    arguments = dict(return_sequences=True, return_state=True, go_backwards=True)
+    ours, theirs = twin_pair(name, units=5, **arguments)
+    mask = tf.constant(padding_mask())
+    states = [tf.constant(np.random.RandomState(10 + i).randn(BATCH, 5).astype("float32")) for i in range(STATE_COUNT[name])]
+    run = tf.function(run_with_gradients, autograph=False) if in_graph else run_with_gradients
+    our_outputs, our_gradients = run(ours, inputs(), mask=mask, initial_state=states)
+    their_outputs, their_gradients = run_with_gradients(theirs, inputs(), mask=mask, initial_state=states)
+    for ours_value, theirs_value in zip(our_outputs + our_gradients, their_outputs + their_gradients):
+        np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+    blocked = products_in_column_blocks
+    assert blocked["backward"] > 0 and (blocked["forward"] > 0 or name == "simple_rnn")  # one gate: one block
+
+
+def test_column_blocks_only_where_they_were_faster():
+    blocks = textlstm.cells.base.column_blocks(tf.zeros((200, 800)), 20, 4)  # batch 20, 200 units, 4 gates
+    assert [block.shape for block in blocks] == [(200, 200)] * 4
+    assert [block.shape[1] for block in textlstm.cells.base.column_blocks(tf.zeros((800, 201)), 20, 2)] == [100, 101]
+    for kernel, batch in ((tf.zeros((200, 800)), 1), (tf.zeros((200, 800)), None), (tf.zeros((650, 2600)), 64)):
+        assert textlstm.cells.base.column_blocks(kernel, batch, 4) is kernel
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ also one large product each.
 import tensorflow as tf
 from keras.src import backend
 
-from textlstm.cells.base import recurrent_product
+from textlstm.cells.base import blockwise_matmul, column_blocks, recurrent_product
 
 
 def advance(cell, z_x, z_h, carried, mask_t, recurrent_mask, names):
@@ -43,6 +43,8 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
     inputs = tf.TensorArray(z_x.dtype, size=steps).unstack(z_x)
     masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
     start = list(initial_state) + [tf.zeros_like(initial_state[0]) for _ in names[len(initial_state) :]]
+    units, width = recurrent_kernel.shape
+    recurrent_kernel = column_blocks(recurrent_kernel, z_x.shape[1], width // units)  # one block per gate
 
     def body(t, carried, records, products):
         z_h = recurrent_product(carried[0], recurrent_mask, recurrent_kernel, recurrent_bias)
@@ -111,7 +113,7 @@ def backward(cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recu
     d_outside = None if d_h is None else tf.TensorArray(z_x.dtype, size=steps).unstack(d_h)
     masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
     # A product with a transposed copy made once is faster than `transpose_b=True` at every step.
-    recurrent_kernel_t = tf.transpose(recurrent_kernel)
+    recurrent_kernel_t = column_blocks(tf.transpose(recurrent_kernel), z_x.shape[1], 2)
 
     shared = []
 
@@ -127,7 +129,7 @@ def backward(cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recu
         # Unconnected gradients come back as None, not as zeros that cost an op to make and one to add.
         d_z_x, d_z_h, *d_rest = tape.gradient(new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new)
         d_previous, d_step_variables = d_rest[: len(names)], d_rest[len(names) :]
-        d_h_seen = tf.matmul(d_z_h, recurrent_kernel_t)
+        d_h_seen = blockwise_matmul(d_z_h, recurrent_kernel_t)
         d_h_seen = d_h_seen if recurrent_mask is None else d_h_seen * recurrent_mask
         d_previous[0] = d_h_seen if d_previous[0] is None else d_previous[0] + d_h_seen
         d_previous = [tf.zeros_like(state) if d is None else d for d, state in zip(d_previous, carried)]
