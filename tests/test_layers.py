@@ -110,6 +110,7 @@ def test_long_sequences_of_known_and_unknown_length_match_keras(name):
 def products_in_column_blocks(monkeypatch):
     """Every product with U cut into column blocks, not only at the sizes where that was found faster; counts them."""
     monkeypatch.setattr(textlstm.cells.base, "BLOCKWISE_MULTIPLY_ADDS", (0, float("inf")))
+    monkeypatch.setattr(textlstm.cells.base, "BLOCKWISE_MIN_BATCH", 1)
     calls = {"forward": 0, "backward": 0}
 
     def counting(module, key):
@@ -146,7 +147,8 @@ def test_column_blocks_only_where_they_were_faster():
     blocks = textlstm.cells.base.column_blocks(tf.zeros((200, 800)), 20, 4)  # batch 20, 200 units, 4 gates
     assert [block.shape for block in blocks] == [(200, 200)] * 4
     assert [block.shape[1] for block in textlstm.cells.base.column_blocks(tf.zeros((800, 201)), 20, 2)] == [100, 101]
-    for kernel, batch in ((tf.zeros((200, 800)), 1), (tf.zeros((200, 800)), None), (tf.zeros((650, 2600)), 64)):
+    cases = [((200, 800), 1), ((200, 800), None), ((650, 2600), 64), ((650, 2600), 1), ((100, 400), 20)]
+    for kernel, batch in ((tf.zeros(shape), batch) for shape, batch in cases):
         assert textlstm.cells.base.column_blocks(kernel, batch, 4) is kernel
 
 

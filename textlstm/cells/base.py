@@ -205,20 +205,22 @@ def recurrent_product(h_prev, recurrent_mask, kernel, bias=None):
 
 
 # Multiplying a (batch, rows) matrix by a (rows, columns) one took about 1.5 times as long on this 2-core CPU
-# as the same work cut into column blocks, whose products ran side by side, when the product had between
-# about 1 and 6 million multiply-adds (batch 20, 200 units and 4 gates: 3.2 million); outside that range
-# the one product was as fast or faster. `python bench/recurrent_product.py` measures it.
+# as the same work cut into column blocks, whose products ran side by side, when the batch was 8 or more and
+# the product had between about 1 and 6 million multiply-adds (batch 20, 200 units and 4 gates: 3.2 million);
+# outside that range, and at batch 1 (a matrix-vector product) for every size measured, the one product was as
+# fast or faster. `python bench/recurrent_product.py` measures it.
 BLOCKWISE_MULTIPLY_ADDS = (2**20, 6 * 2**20)
+BLOCKWISE_MIN_BATCH = 8
 
 
 def column_blocks(kernel, batch, count):
-    """`kernel` cut into `count` column blocks if `batch` rows times it is in `BLOCKWISE_MULTIPLY_ADDS`, else itself.
+    """`kernel` cut into `count` column blocks if a product of `batch` rows with it is in the range above, else itself.
 
     `batch` is the static batch size or None (then `kernel` itself).
     """
     rows, columns = kernel.shape
     low, high = BLOCKWISE_MULTIPLY_ADDS
-    if batch is None or count < 2 or not low <= batch * rows * columns <= high:
+    if batch is None or batch < BLOCKWISE_MIN_BATCH or count < 2 or not low <= batch * rows * columns <= high:
         return kernel
     return ops.split(kernel, [columns * index // count for index in range(1, count)], axis=1)
 
