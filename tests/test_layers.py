@@ -80,6 +80,29 @@ def test_outputs_states_and_gradients_match_keras(name, return_sequences, return
 
 
 @pytest.mark.parametrize("name", TWINS)
+def test_function_traced_for_inference_then_differentiated_matches_keras(name, monkeypatch):
+    # Traced with no tape, the loop keeps only h; a gradient taken later through the same trace runs it again.
+    kept = []
+    run = textlstm.time_loop.run
+    monkeypatch.setattr(textlstm.time_loop, "run", lambda *args, **kwargs: kept.append(kwargs.get("keep_all", True)) or run(*args, **kwargs))
+    ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
+    mask = tf.constant(padding_mask())
+    forward = tf.function(lambda x: ours(x, mask=mask))
+    x = tf.constant(inputs())
+    forward(x)
+    assert kept == [False]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = forward(x)
+        loss = sum(tf.reduce_sum(output * np.random.RandomState(k).randn(*output.shape)) for k, output in enumerate(outputs))
+    our_gradients = tape.gradient(loss, [x] + ours.trainable_weights)
+    their_outputs, their_gradients = run_with_gradients(theirs, x, mask=mask)
+    for ours_value, theirs_value in zip(list(outputs) + our_gradients, their_outputs + their_gradients):
+        np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+    assert kept[1:] == [True]  # the second run, inside the gradient
+
+
+@pytest.mark.parametrize("name", TWINS)
 def test_mask_from_embedding_matches_keras(name):
     ours_class, keras_class, extra = TWINS[name]
     tokens = np.array([[3, 4, 5, 0, 0], [1, 2, 0, 0, 0], [7, 7, 7, 7, 7]])

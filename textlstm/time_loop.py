@@ -17,6 +17,7 @@ also one large product each.
 """
 
 import tensorflow as tf
+from tensorflow.python.eager import record as tape_record
 from keras.src import backend
 
 from textlstm.cells.base import blockwise_matmul, column_blocks, recurrent_product
@@ -30,7 +31,7 @@ def advance(cell, z_x, z_h, carried, mask_t, recurrent_mask, names):
     return [tf.where(mask_t, values[name], old) for name, old in zip(names, carried)]
 
 
-def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names):
+def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names, keep_all=True):
     """Runs the cell over `z_x`.
 
     `names` lists `cell.state_names` first; the other values (gates) start
@@ -38,6 +39,8 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
     `mask` is None or bool (time, batch, 1). Returns the (time, batch, units)
     sequences of `names`, the recurrent products z_h, (time, batch,
     gates * units), which the gradient needs, and the last values of `names`.
+    With `keep_all=False` only the sequence of `h` is kept (a list of one)
+    and z_h is None: two writes fewer per step when no gradient is wanted.
     """
     steps = tf.shape(z_x)[0]
     inputs = tf.TensorArray(z_x.dtype, size=steps).unstack(z_x)
@@ -51,12 +54,12 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
         mask_t = None if masks is None else masks.read(t)
         carried = advance(cell, inputs.read(t), z_h, carried, mask_t, recurrent_mask, names)
         records = [record.write(t, value) for record, value in zip(records, carried)]
-        return t + 1, carried, records, products.write(t, z_h)
+        return t + 1, carried, records, products.write(t, z_h) if keep_all else products
 
-    records = [tf.TensorArray(z_x.dtype, size=steps) for _ in names]
-    products = tf.TensorArray(z_x.dtype, size=steps)
+    records = [tf.TensorArray(z_x.dtype, size=steps) for _ in (names if keep_all else names[:1])]
+    products = tf.TensorArray(z_x.dtype, size=steps if keep_all else 0)
     _, last, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, products))
-    return [record.stack() for record in records], products.stack(), last
+    return [record.stack() for record in records], products.stack() if keep_all else None, last
 
 
 def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask):
@@ -77,17 +80,24 @@ def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, ma
         (recurrent_kernel, *bias), initial_state = weights_and_states[:count], weights_and_states[count:]
         recurrent_bias = bias[0] if bias else None
         # Saving z_h costs a write per step; recomputing it after the loop was ~9% slower at (64, 35, 650, 650).
-        states, z_h, last = run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
+        # Without a tape that could record (inference), only h is kept; if a function traced that way is
+        # differentiated after all (called later under a tape), the gradient runs the loop again to get the rest.
+        loop = (cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
+        states, z_h, last = run(*loop, keep_all=tape_record.could_possibly_record())
 
         def gradient(d_h, *d_last, variables=None):
             variables = list(variables or [])
+            kept, products = states, z_h
+            if products is None:
+                with backend.AutocastScope(cell.compute_dtype):  # as in the layer's call (mixed precision)
+                    kept, products, _ = run(*loop)
             # The states each step started from, and the h that met U: (time, batch, units).
-            previous = [tf.concat([first[None], sequence[:-1]], axis=0) for first, sequence in zip(initial_state, states)]
+            previous = [tf.concat([first[None], sequence[:-1]], axis=0) for first, sequence in zip(initial_state, kept)]
             h_seen = previous[0] if recurrent_mask is None else previous[0] * recurrent_mask
             units, width = recurrent_kernel.shape
             h_seen = tf.reshape(h_seen, (-1, units))  # (time * batch, units)
             d_z_x, d_z_h, d_initial, d_variables = backward(
-                cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables
+                cell, z_x, products, previous, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables
             )
             d_z_h = tf.reshape(d_z_h, (-1, width))  # (time * batch, gates * units)
             d_weights = [tf.matmul(h_seen, d_z_h, transpose_a=True)] + [tf.reduce_sum(d_z_h, axis=0) for _ in bias]
