@@ -14,10 +14,14 @@ a `GradientTape` (so no cell writes a derivative by hand) to get `dz_x`,
 gradient of `h_prev`. After the loop `dU = H_prev^T dZ_h` is one large
 product; `dW`, `db` and `dx` come from autodiff of the projection outside,
 also one large product each.
+
+At the sizes where it ran faster, the products with `U` and `U^T` inside
+the loops are cut into column blocks that run side by side
+(`textlstm.cells.base.column_blocks`).
 """
 
 import tensorflow as tf
-from tensorflow.python.eager import record as tape_record
+from tensorflow.python.eager import record as tape_record  # could_possibly_record: is a tape watching?
 from keras.src import backend
 
 from textlstm.cells.base import blockwise_matmul, column_blocks, recurrent_product
