@@ -84,7 +84,12 @@ def test_function_traced_for_inference_then_differentiated_matches_keras(name, m
     # Traced with no tape, the loop keeps only h; a gradient taken later through the same trace runs it again.
     kept = []
     run = textlstm.time_loop.run
-    monkeypatch.setattr(textlstm.time_loop, "run", lambda *args, **kwargs: kept.append(kwargs.get("keep_all", True)) or run(*args, **kwargs))
+
+    def recording_run(*args, keep_all=True, **kwargs):
+        kept.append(keep_all)
+        return run(*args, keep_all=keep_all, **kwargs)
+
+    monkeypatch.setattr(textlstm.time_loop, "run", recording_run)
     ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
     mask = tf.constant(padding_mask())
     forward = tf.function(lambda x: ours(x, mask=mask))
