@@ -233,7 +233,7 @@ class RecurrentLayer(keras.layers.RNN):
         with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
             z_x = cell.project(sequences)
             values, _, _ = time_loop.run(cell, z_x, initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
-        values = dict(zip(names, values))
+        values = {name: value.stack()[1:] for name, value in zip(names, values)}
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 
     def get_config(self):

@@ -40,30 +40,31 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
 
     `names` lists `cell.state_names` first; the other values (gates) start
     at zero and, like the states, keep their last value at masked steps.
-    `mask` is None or bool (time, batch, 1). Returns the (time, batch, units)
-    sequences of `names`, the recurrent products z_h, (time, batch,
-    gates * units), which the gradient needs, and the last values of `names`.
-    With `keep_all=False` only the sequence of `h` is kept (a list of one)
-    and z_h is None: two writes fewer per step when no gradient is wanted.
+    `mask` is None or bool (time, batch, 1). Returns, as `tf.TensorArray`s
+    of `time + 1` entries (entry 0 the start, entry `t + 1` the value after
+    step `t`), the values of `names`; the recurrent products z_h of every
+    step (a `tf.TensorArray` of `time` entries), which the gradient needs;
+    and the last values of `names`. With `keep_all=False` only the values
+    of `h` are kept (a list of one) and z_h is None: two writes fewer per
+    step when no gradient is wanted.
     """
     steps = tf.shape(z_x)[0]
-    inputs = tf.TensorArray(z_x.dtype, size=steps).unstack(z_x)
-    masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
     start = list(initial_state) + [tf.zeros_like(initial_state[0]) for _ in names[len(initial_state) :]]
     units, width = recurrent_kernel.shape
     recurrent_kernel = column_blocks(recurrent_kernel, z_x.shape[1], width // units)  # one block per gate
 
     def body(t, carried, records, products):
         z_h = recurrent_product(carried[0], recurrent_mask, recurrent_kernel, recurrent_bias)
-        mask_t = None if masks is None else masks.read(t)
-        carried = advance(cell, inputs.read(t), z_h, carried, mask_t, recurrent_mask, names)
-        records = [record.write(t, value) for record, value in zip(records, carried)]
+        mask_t = None if mask is None else mask[t]
+        carried = advance(cell, z_x[t], z_h, carried, mask_t, recurrent_mask, names)
+        records = [record.write(t + 1, value) for record, value in zip(records, carried)]
         return t + 1, carried, records, products.write(t, z_h) if keep_all else products
 
-    records = [tf.TensorArray(z_x.dtype, size=steps) for _ in (names if keep_all else names[:1])]
+    kept = names if keep_all else names[:1]
+    records = [tf.TensorArray(z_x.dtype, size=steps + 1).write(0, value) for value in start[: len(kept)]]
     products = tf.TensorArray(z_x.dtype, size=steps if keep_all else 0)
     _, last, records, products = tf.while_loop(lambda t, *_: t < steps, body, (0, start, records, products))
-    return [record.stack() for record in records], products.stack() if keep_all else None, last
+    return records, products if keep_all else None, last
 
 
 def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask):
@@ -88,58 +89,55 @@ def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, ma
         # differentiated after all (called later under a tape), the gradient runs the loop again to get the rest.
         loop = (cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
         states, z_h, last = run(*loop, keep_all=tape_record.could_possibly_record())
+        h = states[0].stack()  # (time + 1, batch, units): the initial h, then the output of every step
 
         def gradient(d_h, *d_last, variables=None):
             variables = list(variables or [])
-            kept, products = states, z_h
+            kept, products, h_all = states, z_h, h
             if products is None:
                 with backend.AutocastScope(cell.compute_dtype):  # as in the layer's call (mixed precision)
                     kept, products, _ = run(*loop)
-            # The states each step started from, and the h that met U: (time, batch, units).
-            previous = [tf.concat([first[None], sequence[:-1]], axis=0) for first, sequence in zip(initial_state, kept)]
-            h_seen = previous[0] if recurrent_mask is None else previous[0] * recurrent_mask
+                h_all = kept[0].stack()
+            h_seen = h_all[:-1] if recurrent_mask is None else h_all[:-1] * recurrent_mask  # the h that met U
             units, width = recurrent_kernel.shape
             h_seen = tf.reshape(h_seen, (-1, units))  # (time * batch, units)
             d_z_x, d_z_h, d_initial, d_variables = backward(
-                cell, z_x, products, previous, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables
+                cell, z_x, products, kept, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables
             )
             d_z_h = tf.reshape(d_z_h, (-1, width))  # (time * batch, gates * units)
             d_weights = [tf.matmul(h_seen, d_z_h, transpose_a=True)] + [tf.reduce_sum(d_z_h, axis=0) for _ in bias]
             d_inputs = [d_z_x, *d_weights, *d_initial]
             return (d_inputs, d_variables) if variables else d_inputs
 
-        return (states[0], *last), gradient
+        return (h[1:], *last), gradient
 
     h, *last = h_over_time(z_x, *weights, *initial_state)
     return h, last
 
 
-def backward(cell, z_x, z_h, previous, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables):
+def backward(cell, z_x, z_h, states, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables):
     """The backward time loop of `with_gradient`: `dZ_x`, `dZ_h`, the initial states' and `variables`' gradients.
 
-    `d_h` is the gradient of the sequence of `h`, `d_last` those of the last states (either may be None).
+    `z_h` and `states` are what `run` returns. `d_h` is the gradient of the
+    sequence of `h`, `d_last` those of the last states (either may be None).
     """
     steps = tf.shape(z_x)[0]
     names = cell.state_names
-    inputs, z_hs = (tf.TensorArray(z_x.dtype, size=steps).unstack(v) for v in (z_x, z_h))
-    d_carried = [tf.zeros_like(sequence[0]) if d is None else d for d, sequence in zip(d_last, previous)]
-    previous = [tf.TensorArray(z_x.dtype, size=steps).unstack(sequence) for sequence in previous]
-    d_outside = None if d_h is None else tf.TensorArray(z_x.dtype, size=steps).unstack(d_h)
-    masks = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
+    d_carried = [tf.zeros_like(state.read(0)) if d is None else d for d, state in zip(d_last, states)]
     # A product with a transposed copy made once is faster than `transpose_b=True` at every step.
     recurrent_kernel_t = column_blocks(tf.transpose(recurrent_kernel), z_x.shape[1], 2)
 
     shared = []
 
     def body(t, d_carried, d_variables, d_z_x_record, d_z_h_record):
-        step_z_x, step_z_h = inputs.read(t), z_hs.read(t)
-        carried = [sequence.read(t) for sequence in previous]
+        step_z_x, step_z_h = z_x[t], z_h.read(t)
+        carried = [state.read(t) for state in states]  # the states step t started from
         # The weights `step` reads itself in the compute dtype, as in the layer's call (mixed precision).
         with tf.GradientTape() as tape, backend.AutocastScope(cell.compute_dtype):
             tape.watch([step_z_x, step_z_h, *carried])
-            mask_t = None if masks is None else masks.read(t)
+            mask_t = None if mask is None else mask[t]
             new = advance(cell, step_z_x, step_z_h, carried, mask_t, recurrent_mask, names)
-        d_new = d_carried if d_outside is None else [d_outside.read(t) + d_carried[0], *d_carried[1:]]
+        d_new = d_carried if d_h is None else [d_h[t] + d_carried[0], *d_carried[1:]]
         # Unconnected gradients come back as None, not as zeros that cost an op to make and one to add.
         d_z_x, d_z_h, *d_rest = tape.gradient(new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new)
         d_previous, d_step_variables = d_rest[: len(names)], d_rest[len(names) :]
