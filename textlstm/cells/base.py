@@ -1,6 +1,7 @@
 """What every textlstm cell shares: arguments, weights, dropout masks, config."""
 
 import keras
+import tensorflow as tf
 from keras import activations, constraints, initializers, ops, regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
@@ -142,11 +143,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return None
 
     def project(self, x):
-        """`x W + b` for every gate at once; `x` is (..., input_dim)."""
-        z_x = ops.matmul(x, self.kernel)
+        """`x W + b` for every gate at once, one matrix product; `x` is (..., input_dim)."""
+        rows = ops.reshape(x, (-1, x.shape[-1]))  # 2-D, so that TensorFlow fuses the product and the bias
+        z_x = ops.matmul(rows, self.kernel)
         if self.use_bias:
-            z_x = z_x + self.input_bias
-        return z_x
+            # MatMul + BiasAdd run as one op (and the bias gradient as BiasAddGrad); MatMul + AddV2 do not.
+            z_x = tf.nn.bias_add(z_x, self.input_bias)
+        return ops.reshape(z_x, (*ops.shape(x)[:-1], self.kernel.shape[-1]))
 
     def step(self, z_x, z_h, states, recurrent_mask=None):
         raise NotImplementedError
