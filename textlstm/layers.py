@@ -139,7 +139,7 @@ class RecurrentLayer(keras.layers.RNN):
         """
         cell = self.cell
         # In the compute dtype: under mixed precision the float32 variables would otherwise meet bfloat16 gradients.
-        recurrent_kernel = ops.cast(cell.recurrent_kernel, cell.compute_dtype)
+        recurrent_kernel = ops.cast(cell.recurrent_product_kernel, cell.compute_dtype)
         recurrent_bias = None if cell.recurrent_bias is None else ops.cast(cell.recurrent_bias, cell.compute_dtype)
         steps = sequences.shape[0]
         starts = [0] if not steps else range(0, steps, self.steps_per_block)
@@ -183,7 +183,7 @@ class RecurrentLayer(keras.layers.RNN):
         cell = self.cell
 
         def step(step_z_x, states):
-            z_h = recurrent_product(states[0], recurrent_mask, cell.recurrent_kernel, cell.recurrent_bias)
+            z_h = recurrent_product(states[0], recurrent_mask, cell.recurrent_product_kernel, cell.recurrent_bias)
             values = cell.step(step_z_x, z_h, list(states), recurrent_mask)
             return values["h"], [values[name] for name in cell.state_names]
 
@@ -232,7 +232,8 @@ class RecurrentLayer(keras.layers.RNN):
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
         with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
             z_x = cell.project(sequences)
-            values, _, _ = time_loop.run(cell, z_x, initial_state, cell.recurrent_kernel, cell.recurrent_bias, mask, None, names)
+            kernel = cell.recurrent_product_kernel
+            values, _, _ = time_loop.run(cell, z_x, initial_state, kernel, cell.recurrent_bias, mask, None, names)
         values = {name: value.stack()[1:] for name, value in zip(names, values)}
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 

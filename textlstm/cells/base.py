@@ -40,7 +40,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
       does not depend on the previous state, so `textlstm` layers apply it to
       all time steps in one large matrix product before the time loop.
     - the recurrent product `z_h = h_prev U + b'` (`recurrent_product` below;
-      `b'` is `recurrent_bias`, None but for the GRU), with the whole `U`.
+      `b'` is `recurrent_bias`, None but for the GRU), with the columns of
+      `U` in `recurrent_product_kernel` (all but `U_n` of a GRU without
+      `reset_after`, whose `step` multiplies `r ⊙ h_prev` by `U_n` itself).
       `textlstm` layers compute it themselves inside the time loop, so that
       their gradient can compute `U`'s after the loop in one matrix product.
     - `step(z_x, z_h, states, recurrent_mask)`: the pointwise part, one line
@@ -138,6 +140,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return self.bias
 
     @property
+    def recurrent_product_kernel(self):
+        """The columns of `U` in `z_h = h_prev U + b'`: all of them but in a GRU without `reset_after`."""
+        return self.recurrent_kernel
+
+    @property
     def recurrent_bias(self):
         """The bias added to `h_prev U` (GRU with `reset_after`), else None."""
         return None
@@ -168,7 +175,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         input_mask, recurrent_mask = self.dropout_masks(inputs, states[0], training)
         if input_mask is not None:
             inputs = inputs * input_mask
-        z_h = recurrent_product(states[0], recurrent_mask, self.recurrent_kernel, self.recurrent_bias)
+        z_h = recurrent_product(states[0], recurrent_mask, self.recurrent_product_kernel, self.recurrent_bias)
         values = self.step(self.project(inputs), z_h, states, recurrent_mask)
         return values["h"], [values[name] for name in self.state_names]
 

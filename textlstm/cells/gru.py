@@ -68,13 +68,20 @@ class GRUCell(RecurrentCell):
         return self.bias[0] if self.reset_after else self.bias
 
     @property
+    def recurrent_product_kernel(self):
+        return self.recurrent_kernel if self.reset_after else self.recurrent_kernel[:, : 2 * self.units]
+
+    @property
     def recurrent_bias(self):
         return self.bias[1] if self.reset_after and self.use_bias else None
 
     def step(self, z_x, z_h, states, recurrent_mask=None):
         (h_prev,) = states
         x_z, x_r, x_n = ops.split(z_x, 3, axis=-1)
-        h_z, h_r, h_n = ops.split(z_h, 3, axis=-1)  # h_n is not used without reset_after
+        if self.reset_after:
+            h_z, h_r, h_n = ops.split(z_h, 3, axis=-1)
+        else:
+            h_z, h_r = ops.split(z_h, 2, axis=-1)  # U_n multiplies r ⊙ h_prev below
         z = self.recurrent_activation(x_z + h_z)  # update gate: how much of h_prev to keep
         r = self.recurrent_activation(x_r + h_r)  # reset gate: how much of h_prev the candidate sees
         if self.reset_after:
