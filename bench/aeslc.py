@@ -24,9 +24,11 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from textlstm.errors import UsageError  # noqa: E402
 from textlstm.summarize.config import SummarizeConfig  # noqa: E402
 from textlstm.summarize.train import train_summarizer  # noqa: E402
 
@@ -61,7 +63,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     config = aeslc_config(args.data, args.out, args.epochs)
     print(command_line(config), flush=True)
-    metrics = train_summarizer(config, verbose=2)
+    try:
+        metrics = train_summarizer(config, verbose=2)
+    except UsageError as error:
+        sys.exit(f"error: {error}")
     rows = [("textlstm (this run)", tuple(metrics[f"test_{key}"] for key in ("rouge1", "rouge2", "rougeL"))),
             (f"Lead-{metrics['lead_words']}", tuple(metrics[f"lead_{key}"] for key in ("rouge1", "rouge2", "rougeL"))),
             *PUBLISHED.items()]

@@ -27,9 +27,11 @@ The equivalent train.py command:
 import argparse
 import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from textlstm.errors import UsageError  # noqa: E402
 from textlstm.lm.config import LMConfig  # noqa: E402
 from textlstm.lm.train import train_language_model  # noqa: E402
 
@@ -54,7 +56,10 @@ def main():
     parser.add_argument("--out", default=os.path.join(root, "runs", "ptb-small"), help="run directory")
     parser.add_argument("--epochs", type=int, default=13, help="epochs (13 in the paper)")
     args = parser.parse_args()
-    metrics = train_language_model(small_config(args.data, args.out, args.epochs), verbose=2)
+    try:
+        metrics = train_language_model(small_config(args.data, args.out, args.epochs), verbose=2)
+    except UsageError as error:
+        sys.exit(f"error: {error}")
     print(json.dumps({key: metrics[key] for key in ("valid_perplexity", "test_perplexity", "tokens_per_second",
                                                      "wall_time_seconds")}, indent=2))
     for source, (valid, test) in PUBLISHED.items():
