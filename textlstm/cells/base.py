@@ -151,12 +151,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     def project(self, x):
         """`x W + b` for every gate at once, one matrix product; `x` is (..., input_dim)."""
-        rows = ops.reshape(x, (-1, x.shape[-1]))  # 2-D, so that TensorFlow fuses the product and the bias
+        # In 2-D, TensorFlow runs MatMul + BiasAdd as one op (and the bias gradient as BiasAddGrad);
+        # Keras's matmul of a 3-D x reshapes around the product, and MatMul + AddV2 stay two passes.
+        rows = ops.reshape(x, (-1, x.shape[-1]))  # (rows, input_dim)
         z_x = ops.matmul(rows, self.kernel)
         if self.use_bias:
-            # MatMul + BiasAdd run as one op (and the bias gradient as BiasAddGrad); MatMul + AddV2 do not.
             z_x = tf.nn.bias_add(z_x, self.input_bias)
-        return ops.reshape(z_x, (*ops.shape(x)[:-1], self.kernel.shape[-1]))
+        return ops.reshape(z_x, (*ops.shape(x)[:-1], self.kernel.shape[-1]))  # (..., gates * units)
 
     def step(self, z_x, z_h, states, recurrent_mask=None):
         raise NotImplementedError
