@@ -1,11 +1,13 @@
 """Throughput of each textlstm layer against its Keras twin, side by side in one process.
 
-    python bench/layers.py [--rounds 5] [--steps 10] [--sizes small,large]
+    python bench/layers.py [--rounds 5] [--steps 10] [--sizes small,large] [--layers all] [--unknown-batch]
 
 Each round times `--steps` steps of every contender in turn, so the machine's
 drift hits all of them alike; the reported figure is the median over rounds.
 Training is forward + backward + SGD update on a mean-squared loss; inference
-is a forward pass at batch 1. If PyTorch is installed, `torch.nn.LSTM` and
+is a forward pass at batch 1. With `--unknown-batch` every contender is
+traced for inputs of any batch size, as `fit` traces a model when the
+data's last batch is smaller. If PyTorch is installed, `torch.nn.LSTM` and
 `torch.nn.GRU` run at the same sizes for comparison.
 """
 
@@ -40,24 +42,26 @@ TWINS = [  # (textlstm layer, reference layer, extra arguments)
 ]
 
 
-def keras_step(layer_class, size, training, **kwargs):
+def keras_step(layer_class, size, training, unknown_batch=False, **kwargs):
     batch, steps, input_dim, units = size
     layer = layer_class(units, return_sequences=True, **kwargs)
     optimizer = keras.optimizers.SGD(0.01)
     x = tf.random.normal((batch, steps, input_dim))
     layer(x)
+    signature = [tf.TensorSpec((None,) + tuple(x.shape[1:]) if unknown_batch else x.shape)]
 
-    @tf.function
-    def train():
+    @tf.function(input_signature=signature)
+    def train(x):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(layer(x, training=True)))
         optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_variables), layer.trainable_variables))
 
-    @tf.function
-    def infer():
+    @tf.function(input_signature=signature)
+    def infer(x):
         return layer(x)
 
-    return train if training else infer
+    step = train if training else infer
+    return lambda: step(x)
 
 
 def torch_step(name, size, training):
@@ -99,6 +103,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="steps per contender per round")
     parser.add_argument("--sizes", default="small,large", help="comma-separated subset of: " + ", ".join(SIZES))
     parser.add_argument("--layers", default="all", help="'all' or a comma-separated subset of textlstm layer names")
+    parser.add_argument("--unknown-batch", action="store_true", help="trace for any batch size")
     args = parser.parse_args()
     print("| layer | mode | (batch, time, input, units) | textlstm ms/step | Keras ms/step | speed-up | torch ms/step |")
     print("|---|---|---|---|---|---|---|")
@@ -109,8 +114,8 @@ def main():
                 if args.layers != "all" and ours.__name__ not in args.layers.split(","):
                     continue
                 contenders = {
-                    "ours": keras_step(ours, mode_size, training, **kwargs),
-                    "keras": keras_step(theirs, mode_size, training, **kwargs),
+                    "ours": keras_step(ours, mode_size, training, args.unknown_batch, **kwargs),
+                    "keras": keras_step(theirs, mode_size, training, args.unknown_batch, **kwargs),
                 }
                 torch_name = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}.get(ours.__name__)
                 if torch is not None and torch_name:
