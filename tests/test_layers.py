@@ -45,6 +45,12 @@ def twin_pair(name, units=UNITS, **arguments):
     return ours, theirs
 
 
+def in_blocks_of(steps, layer):
+    """Cuts the layer's time loop into blocks of `steps` steps also at the tests' small batch size."""
+    layer.steps_per_block = steps
+    layer.min_batch_for_blocks = 1
+
+
 def run_with_gradients(layer, x, **call_arguments):
     x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
@@ -64,7 +70,7 @@ def run_with_gradients(layer, x, **call_arguments):
 def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state):
     arguments = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
     ours, theirs = twin_pair(name, **arguments)
-    ours.steps_per_block = 2  # the time loop in blocks of 2, 2 and 1 steps (one block: the other tests)
+    in_blocks_of(2, ours)  # the time loop in blocks of 2, 2 and 1 steps (one block: the other tests)
     call_arguments = {}
     if masked:
         call_arguments["mask"] = tf.constant(padding_mask())
@@ -127,11 +133,23 @@ def test_mask_from_embedding_matches_keras(name):
 def test_long_sequences_of_known_and_unknown_length_match_keras(name):
     # 30 steps: three blocks when the length is known; one block when a graph leaves it open.
     ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
+    in_blocks_of(ours.steps_per_block, ours)
     x = tf.constant(np.random.RandomState(5).randn(BATCH, 30, FEATURES).astype("float32"))
     spec = tf.TensorSpec((None, None, FEATURES), tf.float32)
     for call in (lambda layer: layer(x), lambda layer: tf.function(layer.__call__, input_signature=[spec])(x)):
         for ours_value, theirs_value in zip(call(ours), call(theirs)):
             np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch, blocks", [(1, 1), (7, 1), (8, 3), (None, 3)])
+def test_a_batch_below_eight_runs_the_loop_as_one_block(batch, blocks, monkeypatch):
+    loops = []
+    original = textlstm.time_loop.with_gradient
+    monkeypatch.setattr(textlstm.time_loop, "with_gradient", lambda *arguments: loops.append(1) or original(*arguments))
+    layer = textlstm.LSTM(UNITS)
+    layer.build((None, 30, FEATURES))
+    tf.function(layer.__call__).get_concrete_function(tf.TensorSpec((batch, 30, FEATURES)))
+    assert len(loops) == blocks
 
 
 @pytest.fixture
@@ -191,7 +209,7 @@ def mixed_bfloat16():
 def test_mixed_precision_matches_keras(name, mixed_bfloat16):
     # bfloat16 compute with float32 weights: the gradients must come back float32 and agree with Keras's.
     ours, theirs = twin_pair(name, return_sequences=True)
-    ours.steps_per_block = 2
+    in_blocks_of(2, ours)
     our_outputs, our_gradients = run_with_gradients(ours, inputs(), mask=tf.constant(padding_mask()), training=True)
     their_outputs, their_gradients = run_with_gradients(theirs, inputs(), mask=tf.constant(padding_mask()), training=True)
     assert our_outputs[0].dtype == their_outputs[0].dtype == tf.bfloat16.as_numpy_dtype
@@ -208,6 +226,36 @@ def test_mixed_precision_trains_weights_that_the_step_reads_itself(name, mixed_b
     outputs, gradients = run_with_gradients(layer, inputs(), training=True)
     np.testing.assert_allclose(np.float32(layer.trace(inputs())["h"]), np.float32(outputs[0]), atol=1e-2)
     assert all(g.dtype == np.float32 and np.abs(g).max() > 0 for g in gradients[1:])
+
+
+@pytest.mark.parametrize("name", ["peephole", "gru_reset_before"])
+def test_the_time_loops_read_the_weights_of_the_step_once_not_at_every_step(name):
+    layer_class, extra = LOOPS[name]
+    layer = layer_class(UNITS, return_sequences=True, **extra)
+    layer.build((None, TIME, FEATURES))
+
+    @tf.function
+    def gradients(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x))
+        return tape.gradient(loss, layer.trainable_weights)
+
+    graph = gradients.get_concrete_function(tf.constant(inputs())).graph
+    loops = [function for function in graph.as_graph_def().library.function if "while_body" in function.signature.name]
+    assert len(loops) == 2  # forward and backward
+    assert [node.op for loop in loops for node in loop.node_def if node.op == "ReadVariableOp"] == []
+
+
+def test_weights_that_a_cell_reads_without_declaring_them_still_get_their_gradients(monkeypatch):
+    layer = textlstm.PeepholeLSTM(UNITS, return_sequences=True)
+    layer.build((None, TIME, FEATURES))
+    randomize(layer)
+    declared = run_with_gradients(layer, inputs())
+    monkeypatch.setattr(textlstm.PeepholeLSTMCell, "step_weights", property(lambda cell: []))
+    undeclared = run_with_gradients(layer, inputs())
+    assert all(np.abs(gradient).max() > 0 for gradient in undeclared[1][-3:])  # the peepholes'
+    for a, b in zip(declared[0] + declared[1], undeclared[0] + undeclared[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", TWINS)

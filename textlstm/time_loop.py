@@ -20,6 +20,7 @@ the loops are cut into column blocks that run side by side
 (`textlstm.cells.base.column_blocks`).
 """
 
+import keras
 import tensorflow as tf
 from tensorflow.python.eager import record as tape_record  # could_possibly_record: is a tape watching?
 from keras.src import backend
@@ -27,15 +28,23 @@ from keras.src import backend
 from textlstm.cells.base import blockwise_matmul, column_blocks, recurrent_product
 
 
-def advance(cell, z_x, z_h, carried, mask_t, recurrent_mask, names):
-    """One step: the values of `names`; where `mask_t` is False, `carried` stays (as in Keras)."""
-    values = cell.step(z_x, z_h, carried[: len(cell.state_names)], recurrent_mask)
+def advance(cell, z_x, z_h, carried, mask_t, recurrent_mask, names, step_weights):
+    """One step: the values of `names`; where `mask_t` is False, `carried` stays (as in Keras).
+
+    `step_weights` are the values of the first `len(step_weights)` of
+    `cell.step_weights`, read before the loop; `step` sees them in place of
+    those variables, which would otherwise be read again at every step.
+    """
+    with keras.StatelessScope(state_mapping=list(zip(cell.step_weights, step_weights)), initialize_variables=False):
+        values = cell.step(z_x, z_h, carried[: len(cell.state_names)], recurrent_mask)
     if mask_t is None:
         return [values[name] for name in names]
     return [tf.where(mask_t, values[name], old) for name, old in zip(names, carried)]
 
 
-def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names, keep_all=True):
+def run(
+    cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names, step_weights=(), keep_all=True
+):
     """Runs the cell over `z_x`.
 
     `names` lists `cell.state_names` first; the other values (gates) start
@@ -56,7 +65,7 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
     def body(t, carried, records, products):
         z_h = recurrent_product(carried[0], recurrent_mask, recurrent_kernel, recurrent_bias)
         mask_t = None if mask is None else mask[t]
-        carried = advance(cell, z_x[t], z_h, carried, mask_t, recurrent_mask, names)
+        carried = advance(cell, z_x[t], z_h, carried, mask_t, recurrent_mask, names, step_weights)
         records = [record.write(t + 1, value) for record, value in zip(records, carried)]
         return t + 1, carried, records, products.write(t, z_h) if keep_all else products
 
@@ -67,27 +76,31 @@ def run(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurr
     return records, products if keep_all else None, last
 
 
-def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask):
+def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, step_weights=()):
     """The sequence of `h` and the last states of `run(...)`, with the gradient described in the module docstring.
 
     `recurrent_bias` may be None; `mask` and `recurrent_mask` get no
-    gradient. Weights that the cell's `step` reads itself (peepholes; `U_n`
-    of a GRU without `reset_after`) reach the gradient as `variables`, and
-    their gradients are summed over the steps. Only `h` is returned as a
-    sequence, so the backward loop adds an outside gradient to `h` alone.
+    gradient. `step_weights` are the values of `cell.step_weights` (the
+    weights the cell's `step` reads itself: peepholes, `U` of a GRU without
+    `reset_after`); their gradients are summed over the steps. Any other
+    variable `step` reads reaches the gradient as one of `variables`, and is
+    handled the same way. Only `h` is returned as a sequence, so the
+    backward loop adds an outside gradient to `h` alone.
     """
     names = cell.state_names
-    weights = [recurrent_kernel] + ([] if recurrent_bias is None else [recurrent_bias])
+    bias = [] if recurrent_bias is None else [recurrent_bias]
+    weights = [recurrent_kernel, *bias, *step_weights]
     count = len(weights)
 
     @tf.custom_gradient
     def h_over_time(z_x, *weights_and_states):
-        (recurrent_kernel, *bias), initial_state = weights_and_states[:count], weights_and_states[count:]
-        recurrent_bias = bias[0] if bias else None
+        weights, initial_state = weights_and_states[:count], weights_and_states[count:]
+        recurrent_kernel, recurrent_bias = weights[0], weights[1] if bias else None
+        step_values = weights[1 + len(bias) :]
         # Saving z_h costs a write per step; recomputing it after the loop was ~9% slower at (64, 35, 650, 650).
         # Without a tape that could record (inference), only h is kept; if a function traced that way is
         # differentiated after all (called later under a tape), the gradient runs the loop again to get the rest.
-        loop = (cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names)
+        loop = (cell, z_x, initial_state, recurrent_kernel, recurrent_bias, mask, recurrent_mask, names, step_values)
         states, z_h, last = run(*loop, keep_all=tape_record.could_possibly_record())
         h = states[0].stack()  # (time + 1, batch, units): the initial h, then the output of every step
 
@@ -101,11 +114,12 @@ def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, ma
             h_seen = h_all[:-1] if recurrent_mask is None else h_all[:-1] * recurrent_mask  # the h that met U
             units, width = recurrent_kernel.shape
             h_seen = tf.reshape(h_seen, (-1, units))  # (time * batch, units)
-            d_z_x, d_z_h, d_initial, d_variables = backward(
-                cell, z_x, products, kept, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables
+            d_z_x, d_z_h, d_initial, d_step_weights, d_variables = backward(
+                cell, z_x, products, kept, d_h, d_last, recurrent_kernel, mask, recurrent_mask, step_values, variables
             )
             d_z_h = tf.reshape(d_z_h, (-1, width))  # (time * batch, gates * units)
-            d_weights = [tf.matmul(h_seen, d_z_h, transpose_a=True)] + [tf.reduce_sum(d_z_h, axis=0) for _ in bias]
+            d_bias = [] if recurrent_bias is None else [tf.reduce_sum(d_z_h, axis=0)]
+            d_weights = [tf.matmul(h_seen, d_z_h, transpose_a=True), *d_bias, *d_step_weights]
             d_inputs = [d_z_x, *d_weights, *d_initial]
             return (d_inputs, d_variables) if variables else d_inputs
 
@@ -115,8 +129,8 @@ def with_gradient(cell, z_x, initial_state, recurrent_kernel, recurrent_bias, ma
     return h, last
 
 
-def backward(cell, z_x, z_h, states, d_h, d_last, recurrent_kernel, mask, recurrent_mask, variables):
-    """The backward time loop of `with_gradient`: `dZ_x`, `dZ_h`, the initial states' and `variables`' gradients.
+def backward(cell, z_x, z_h, states, d_h, d_last, recurrent_kernel, mask, recurrent_mask, step_weights, variables):
+    """The backward time loop of `with_gradient`: the gradients of `z_x`, `z_h`, the initial states, `step_weights`, `variables`.
 
     `z_h` and `states` are what `run` returns. `d_h` is the gradient of the
     sequence of `h`, `d_last` those of the last states (either may be None).
@@ -129,38 +143,41 @@ def backward(cell, z_x, z_h, states, d_h, d_last, recurrent_kernel, mask, recurr
 
     shared = []
 
-    def body(t, d_carried, d_variables, d_z_x_record, d_z_h_record):
+    def body(t, d_carried, d_summed, d_z_x_record, d_z_h_record):
         step_z_x, step_z_h = z_x[t], z_h.read(t)
         carried = [state.read(t) for state in states]  # the states step t started from
+        step_values = [tf.identity(weight) for weight in step_weights]  # inside the loop, where the tape sees them
         # The weights `step` reads itself in the compute dtype, as in the layer's call (mixed precision).
         with tf.GradientTape() as tape, backend.AutocastScope(cell.compute_dtype):
-            tape.watch([step_z_x, step_z_h, *carried])
+            tape.watch([step_z_x, step_z_h, *carried, *step_values])
             mask_t = None if mask is None else mask[t]
-            new = advance(cell, step_z_x, step_z_h, carried, mask_t, recurrent_mask, names)
+            new = advance(cell, step_z_x, step_z_h, carried, mask_t, recurrent_mask, names, step_values)
         d_new = d_carried if d_h is None else [d_h[t] + d_carried[0], *d_carried[1:]]
         # Unconnected gradients come back as None, not as zeros that cost an op to make and one to add.
-        d_z_x, d_z_h, *d_rest = tape.gradient(new, [step_z_x, step_z_h, *carried, *variables], output_gradients=d_new)
-        d_previous, d_step_variables = d_rest[: len(names)], d_rest[len(names) :]
+        sources = [step_z_x, step_z_h, *carried, *step_values, *variables]
+        d_z_x, d_z_h, *d_rest = tape.gradient(new, sources, output_gradients=d_new)
+        d_previous, d_step = d_rest[: len(names)], d_rest[len(names) :]
         d_h_seen = blockwise_matmul(d_z_h, recurrent_kernel_t)
         d_h_seen = d_h_seen if recurrent_mask is None else d_h_seen * recurrent_mask
         d_previous[0] = d_h_seen if d_previous[0] is None else d_previous[0] + d_h_seen
         d_previous = [tf.zeros_like(state) if d is None else d for d, state in zip(d_previous, carried)]
-        d_variables = [total if d is None else total + d for total, d in zip(d_variables, d_step_variables)]
+        d_summed = [total if d is None else total + d for total, d in zip(d_summed, d_step)]
         shared[:] = [d_z_x is d_z_h]  # the cell adds z_x and z_h: one gradient, recorded once
         if shared[0]:
-            return t - 1, d_previous, d_variables, d_z_x_record.write(t, d_z_x), d_z_h_record
-        return t - 1, d_previous, d_variables, d_z_x_record.write(t, d_z_x), d_z_h_record.write(t, d_z_h)
+            return t - 1, d_previous, d_summed, d_z_x_record.write(t, d_z_x), d_z_h_record
+        return t - 1, d_previous, d_summed, d_z_x_record.write(t, d_z_x), d_z_h_record.write(t, d_z_h)
 
-    _, d_initial, d_variables, d_z_x, d_z_h = tf.while_loop(
+    _, d_initial, d_summed, d_z_x, d_z_h = tf.while_loop(
         lambda t, *_: t >= 0,
         body,
         (
             steps - 1,
             d_carried,
-            [tf.zeros_like(variable) for variable in variables],
+            [tf.zeros_like(weight) for weight in [*step_weights, *variables]],
             tf.TensorArray(z_x.dtype, size=steps),
             tf.TensorArray(z_x.dtype, size=steps),
         ),
     )
     d_z_x = d_z_x.stack()
-    return d_z_x, d_z_x if shared[0] else d_z_h.stack(), d_initial, d_variables
+    d_step_weights, d_variables = d_summed[: len(step_weights)], d_summed[len(step_weights) :]
+    return d_z_x, d_z_x if shared[0] else d_z_h.stack(), d_initial, d_step_weights, d_variables

@@ -49,7 +49,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
       per equation, from `z_x = x W + b` and `z_h = h_prev U (+ b')`.
       Returns a dict of every named activation of the step (the gates, the
       candidate and the new states), which `trace` exposes. Weights that
-      `step` reads itself (peepholes) get their gradient step by step.
+      `step` reads itself (peepholes) get their gradient step by step; a
+      cell lists them in `step_weights`, so that the layers read them once
+      before the time loop instead of at every step.
 
     `call` chains the three, so each cell also works one step at a time
     inside `keras.layers.RNN`.
@@ -148,6 +150,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def recurrent_bias(self):
         """The bias added to `h_prev U` (GRU with `reset_after`), else None."""
         return None
+
+    @property
+    def step_weights(self):
+        """The weights `step` reads itself; the layers read them once before the time loop, not at every step."""
+        return []
 
     def project(self, x):
         """`x W + b` for every gate at once, one matrix product; `x` is (..., input_dim)."""

@@ -75,6 +75,10 @@ class GRUCell(RecurrentCell):
     def recurrent_bias(self):
         return self.bias[1] if self.reset_after and self.use_bias else None
 
+    @property
+    def step_weights(self):
+        return [] if self.reset_after else [self.recurrent_kernel]  # U_n multiplies r ⊙ h_prev in `step`
+
     def step(self, z_x, z_h, states, recurrent_mask=None):
         (h_prev,) = states
         x_z, x_r, x_n = ops.split(z_x, 3, axis=-1)

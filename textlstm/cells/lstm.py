@@ -150,6 +150,10 @@ class PeepholeLSTMCell(LSTMCell):
             for gate in "ifo"
         )
 
+    @property
+    def step_weights(self):
+        return [self.peephole_i, self.peephole_f, self.peephole_o]
+
     def step(self, z_x, z_h, states, recurrent_mask=None):
         h_prev, c_prev = states
         z = z_x + z_h  # (batch, 4 * units): x W + b + h_prev U
