@@ -2,8 +2,10 @@
 
     python bench/layers.py [--rounds 5] [--steps 10] [--sizes small,large] [--layers all] [--unknown-batch]
 
-Each round times `--steps` steps of every contender in turn, so the machine's
-drift hits all of them alike; the reported figure is the median over rounds.
+Each round times `--steps` training steps (four times as many batch-1
+inference steps, which are much shorter) of every contender in
+turn, so the machine's drift hits all of them alike; the reported figure is
+the median over rounds.
 Training is forward + backward + SGD update on a mean-squared loss; inference
 is a forward pass at batch 1. With `--unknown-batch` every contender is
 traced for inputs of any batch size, as `fit` traces a model when the
@@ -120,7 +122,7 @@ def main():
                 torch_name = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}.get(ours.__name__)
                 if torch is not None and torch_name:
                     contenders["torch"] = torch_step(torch_name, mode_size, training)
-                seconds = measure(contenders, args.steps, args.rounds)
+                seconds = measure(contenders, args.steps if training else 4 * args.steps, args.rounds)
                 torch_ms = f"{seconds['torch'] * 1e3:.1f}" if "torch" in seconds else "-"
                 print(
                     f"| {ours.__name__} (vs keras {theirs.__name__}) | {mode} | {mode_size} "
