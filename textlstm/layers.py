@@ -48,12 +48,13 @@ class RecurrentLayer(keras.layers.RNN):
     """
 
     cell_class = None
-    # Blocks of 9 to 12 steps trained fastest at (batch, time, units) = (20, 35, 200) in bench/layers.py;
-    # 6 and 18 were slower, and so was one block for the whole sequence (1.18x Keras against 1.26x).
-    steps_per_block = 12
+    # At (batch, time, units) = (20, 35, 200), side by side in one process, blocks of 7 steps trained 7-9% faster
+    # than blocks of 12 in four runs (1.41-1.60x Keras against 1.31-1.47x); at 20 steps, (20, 35, 128) and
+    # (64, 35, 650) the two were within noise of each other. One block for the whole sequence was slower.
+    steps_per_block = 7
     # With a batch smaller than this (known when traced) the loop runs as one block: there, a block's projection is
     # too small to be worth running beside another block's loop. Inference at batch 1 and 4 was 3-11% faster as
-    # one block (200 and 650 units); at batch 8 and 20, blocks of 12 were faster.
+    # one block (200 and 650 units); at batch 8 and 20, blocks (of 12 then) were faster.
     min_batch_for_blocks = 8
 
     def __init__(
