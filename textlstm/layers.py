@@ -48,9 +48,9 @@ class RecurrentLayer(keras.layers.RNN):
     """
 
     cell_class = None
-    # At (batch, time, units) = (20, 35, 200), side by side in one process, blocks of 7 steps trained 7-9% faster
-    # than blocks of 12 in four runs (1.41-1.60x Keras against 1.31-1.47x); at 20 steps, (20, 35, 128) and
-    # (64, 35, 650) the two were within noise of each other. One block for the whole sequence was slower.
+    # At (batch, time, units) = (20, 35, 200), side by side in one process, blocks of 7 steps trained 7-12% faster
+    # than blocks of 12 in five runs (1.41-1.60x Keras against 1.31-1.47x); at 20 steps, (20, 35, 128) and
+    # (64, 35, 650) the two were within noise of each other. One block for the whole sequence fell between them.
     steps_per_block = 7
     # With a batch smaller than this (known when traced) the loop runs as one block: there, a block's projection is
     # too small to be worth running beside another block's loop. Inference at batch 1 and 4 was 3-11% faster as
