@@ -88,6 +88,11 @@ def torch_step(name, size, training):
     return train if training else infer
 
 
+def steps_per_round(steps, training):
+    """`steps` training steps, or four times as many batch-1 inference steps (much shorter ones) per round."""
+    return steps if training else 4 * steps
+
+
 def measure(contenders, steps, rounds):
     """Seconds per step of each contender: median over rounds, contenders interleaved."""
     for run in contenders.values():
@@ -125,7 +130,7 @@ def main():
                 torch_name = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}.get(ours.__name__)
                 if torch is not None and torch_name:
                     contenders["torch"] = torch_step(torch_name, mode_size, training)
-                seconds = measure(contenders, args.steps if training else 4 * args.steps, args.rounds)
+                seconds = measure(contenders, steps_per_round(args.steps, training), args.rounds)
                 torch_ms = f"{seconds['torch'] * 1e3:.1f}" if "torch" in seconds else "-"
                 print(
                     f"| {ours.__name__} (vs keras {theirs.__name__}) | {mode} | {mode_size} "

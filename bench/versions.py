@@ -1,4 +1,4 @@
-"""Two versions of textlstm side by side in one process, each against Keras.
+"""Versions of textlstm side by side in one process, each against Keras.
 
     python bench/versions.py REVISION [REVISION ...] [--layer LSTM] [--mode train] [--size small]
                              [--batch N] [--repeats 6] [--rounds 9] [--steps 10]
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from layers import SIZES, TWINS, keras_step, measure
+from layers import SIZES, TWINS, keras_step, measure, steps_per_round
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,7 @@ def main():
         speed_ups = {revision: [] for revision in args.revisions}
         print(f"{args.layer} {args.mode} {size}: speed-up over Keras's {twins[args.layer].__name__}")
         for _ in range(args.repeats):
-            seconds = measure(contenders, args.steps if training else 4 * args.steps, args.rounds)
+            seconds = measure(contenders, steps_per_round(args.steps, training), args.rounds)
             for revision in args.revisions:
                 speed_ups[revision].append(seconds["keras"] / seconds[revision])
             print("  ".join(f"{revision} {speed_ups[revision][-1]:.3f}x" for revision in args.revisions), flush=True)
