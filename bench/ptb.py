@@ -41,7 +41,7 @@ PUBLISHED = {"Zaremba et al. 2014": (120.7, 114.5), "TensorFlow ptb_word_lm": (1
 def small_config(data, out, epochs):
     """Returns the LMConfig of the Zaremba small model."""
     return LMConfig(
-        data=data, out=out, level="word", max_vocab=0, min_count=1, cell="lstm", layers=2, units=200,
+        data=data, out=out, level="word", max_vocab=0, min_count=1, cell="lstm", num_layers=2, units=200,
         embedding_dim=200, dropout=0.0, tie_weights=False, init_scale=0.1, bptt=20, batch_size=20,
         optimizer="sgd", lr=20.0, schedule="fixed", lr_decay=0.5, decay_start=4, epochs=epochs, patience=0,
         clipnorm=0.0, global_clipnorm=0.25, seed=1,

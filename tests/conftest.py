@@ -4,6 +4,14 @@ import io
 import pytest
 
 
+def assert_one_line_error(capsys, expected):
+    """What a bad input must give: one `error: ...` line on stderr that says expected, and no traceback."""
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
+    assert "Traceback" not in captured.err
+
+
 @pytest.fixture(autouse=True)
 def _huggingface_cache_in_tmp(tmp_path_factory, monkeypatch):
     # `datasets` caches what it reads; keep that out of the user's home and off the network.

@@ -20,5 +20,5 @@ def write_corpus(directory, train_lines=300, eval_lines=40, seed=0):
 
 def tiny_flags(data, out, *extra):
     """train.py flags for a model that trains in a few seconds."""
-    return ["lm", "--data", str(data), "--out", str(out), "--layers", "1", "--units", "8", "--embedding-dim", "8",
+    return ["lm", "--data", str(data), "--out", str(out), "--num-layers", "1", "--units", "8", "--embedding-dim", "8",
             "--bptt", "5", "--batch-size", "4", "--epochs", "2", "--dropout", "0", "--seed", "3", *extra]

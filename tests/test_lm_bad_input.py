@@ -4,15 +4,9 @@ import shutil
 import pytest
 
 import train
+from conftest import assert_one_line_error
 from lm_corpus import tiny_flags, write_corpus
 from textlstm.__main__ import main as use_main
-
-
-def assert_one_line_error(capsys, expected):
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
-    assert "Traceback" not in captured.err
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +78,8 @@ def test_prompt_of_only_unknown_words(finished_run, capsys):
 
 def test_empty_prompt(finished_run, capsys):
     _, out = finished_run
-    assert use_main(["generate", "--model", str(out), "--prompt", "   "]) == 2
-    assert_one_line_error(capsys, "prompt is empty")
+    assert use_main(["generate", "--model", str(out), "   "]) == 2
+    assert_one_line_error(capsys, "prompt '   ' is empty")
 
 
 def test_overwrite_replaces_a_finished_run(finished_run, tmp_path, capsys):

@@ -3,7 +3,8 @@ import pytest
 
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
-from textlstm.lm.data import find_split_files, load_lines, stream_windows, tokenize_lines
+from textlstm.corpus import find_split_files
+from textlstm.lm.data import load_lines, stream_windows, tokenize_lines
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.vocab import EOS, Vocabulary
@@ -29,7 +30,7 @@ def test_windows_weight_every_real_target_once_and_no_padding():
 
 
 def test_perplexity_carries_state_and_counts_only_real_tokens():
-    config = LMConfig(layers=2, units=6, embedding_dim=6, dropout=0.0, tie_weights=False, seed=0)
+    config = LMConfig(num_layers=2, units=6, embedding_dim=6, dropout=0.0, tie_weights=False, seed=0)
     vocab_size, batch_size, bptt = 12, 3, 4
     ids = np.random.default_rng(0).integers(1, vocab_size, size=30)  # 29 targets: last stream is padded
     stateful = build_language_model(config, vocab_size, batch_size=batch_size, stateful=True)
@@ -103,3 +104,12 @@ def test_hub_style_names_load_through_datasets(tmp_path):
     splits = load_lines(f"hf:{tmp_path}")
     assert splits["valid"] == ["validation one", "validation two"]
     assert splits["train"][0] == "train one"
+
+
+def test_a_column_of_sentence_lists_is_joined_into_lines():
+    import datasets
+
+    from textlstm.lm.data import text_only
+
+    dataset = datasets.Dataset.from_dict({"id": [1, 2, 3], "sentences": [["a b", "c"], [], ["d"]]})
+    assert list(text_only(dataset, "a hub split")["text"]) == ["a b c", "d"]

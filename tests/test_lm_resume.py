@@ -1,10 +1,14 @@
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import keras
 import pytest
 
 import train
-from killed_runs import Interrupt, kill_after_first_backup
+from killed_runs import REPO, Interrupt, kill_after_first_epoch, start_training, wait_for
 from lm_corpus import tiny_flags, write_corpus
 from textlstm.lm.config import LMConfig
 from textlstm.lm.train import train_language_model
@@ -18,7 +22,7 @@ def test_a_killed_run_continues_from_its_last_epoch_with_its_learning_rate(tmp_p
     # A fixed schedule that halves the rate after every epoch, so each epoch's rate tells which epoch it is.
     flags = tiny_flags(data, out, "--epochs", "4", "--schedule", "fixed", "--decay-start", "1", "--lr-decay",
                        "0.5", "--lr", "0.01")
-    kill_after_first_backup(flags, out, timeout=240)
+    kill_after_first_epoch(flags, out, timeout=240)
     first = json.loads((out / "metrics.json").read_text())
     done = len(first["epochs"])
     assert 1 <= done < 4 and not first.get("finished")
@@ -37,12 +41,19 @@ def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, capsys):
     data.mkdir()
     write_corpus(data)
     out = tmp_path / "run"
-    out.mkdir()
-    config = {"data": str(data), "units": 99}
-    (out / "config.json").write_text(json.dumps(config))
-    assert train.main(tiny_flags(data, out)) == 2
-    assert "other settings" in capsys.readouterr().err
-    assert json.loads((out / "config.json").read_text()) == config
+    config = LMConfig(data=str(data), out=str(out), num_layers=1, units=8, embedding_dim=8, bptt=5, batch_size=4,
+                      epochs=2, dropout=0.0, seed=3)  # as tiny_flags
+    with pytest.raises(Interrupt):
+        train_language_model(config, verbose=0, callbacks=[InterruptNow()])
+    before = (out / "config.json").read_text()
+    assert train.main(tiny_flags(data, out, "--units", "6", "--embedding-dim", "6")) == 2
+    assert "holds an unfinished run with other settings (embedding_dim: 8 -> 6, units: 8 -> 6)" in capsys.readouterr().err
+    assert (out / "config.json").read_text() == before
+
+
+class InterruptNow(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        raise Interrupt()
 
 
 class InterruptAtPlateau(keras.callbacks.Callback):
@@ -64,7 +75,7 @@ def test_resume_restores_the_plateau_learning_rate_from_the_optimizer_state(tmp_
     data.mkdir()
     write_corpus(data, train_lines=150, eval_lines=20)
     # A learning rate so large that validation soon stops improving and the plateau schedule divides it.
-    config = LMConfig(data=str(data), out=str(tmp_path / "run"), layers=1, units=8, embedding_dim=8, bptt=5,
+    config = LMConfig(data=str(data), out=str(tmp_path / "run"), num_layers=1, units=8, embedding_dim=8, bptt=5,
                       batch_size=4, epochs=6, dropout=0.0, optimizer="sgd", lr=30.0, patience=0, seed=3)
     with pytest.raises(Interrupt):
         train_language_model(config, verbose=0, callbacks=[InterruptAtPlateau()])
@@ -76,3 +87,40 @@ def test_resume_restores_the_plateau_learning_rate_from_the_optimizer_state(tmp_
     assert [epoch["epoch"] for epoch in epochs] == [1, 2, 3, 4, 5, 6] and epochs[: len(first)] == first
     # The next epoch runs at the rate the killed run's optimizer held: the last epoch's, divided by 4.
     assert epochs[len(first)]["learning_rate"] == pytest.approx(first[-1]["learning_rate"] * 0.25)
+
+
+@pytest.mark.slow
+def test_a_run_killed_during_its_export_finishes_without_training_again(tmp_path):
+    data = tmp_path / "corpus"
+    data.mkdir()
+    write_corpus(data)
+    out = tmp_path / "run"
+    flags = tiny_flags(data, out)
+    process = start_training(flags)
+    wait_for(process, lambda: any(name.startswith(".saved_model.partial-") for name in os.listdir(out))
+             if out.exists() else False, 240, "export under way")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    trained = json.loads((out / "metrics.json").read_text())
+    assert len(trained["epochs"]) == 2 and not trained.get("finished")
+
+    assert train.main(flags) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == trained["epochs"] and metrics["finished"]
+    assert sorted(os.listdir(out)) == [".lock", ".textlstm-run", "best.keras", "config.json", "logs", "metrics.json",
+                                       "saved_model", "vocab.json"]
+
+
+@pytest.mark.slow
+def test_two_runs_started_at_once_on_one_directory_one_trains_the_other_is_refused(tmp_path):
+    data = tmp_path / "corpus"
+    data.mkdir()
+    write_corpus(data)
+    out = tmp_path / "run"
+    processes = [subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *tiny_flags(data, out)], cwd=REPO,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = sorted((process.wait(timeout=300), process.stderr.read()) for process in processes)
+    assert [status for status, _ in results] == [0, 2], results
+    assert results[1][1].strip().startswith("error: ") and "is in use by process" in results[1][1], results[1][1]
+    assert "Traceback" not in results[1][1]
+    assert json.loads((out / "metrics.json").read_text())["finished"]

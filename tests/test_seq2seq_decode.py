@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textlstm.seq2seq import Seq2SeqConfig, beam_search, build_model, greedy_search
+from textlstm.seq2seq import beam_search, build_model, greedy_search
 from textlstm.seq2seq.model import UNK_ID
 from textlstm.seq2seq.decode import banned_ngram_tokens, gnmt_length_penalty
 
@@ -16,7 +16,7 @@ SOURCE = np.array([[4, 5, 6, 7, 8], [9, 10, 11, 0, 0], [12, 0, 0, 0, 0]], "int32
 def random_model(**overrides):
     keras.utils.set_random_seed(0)
     fields = {"vocab_size": 20, "embedding_dim": 6, "units": 8, **overrides}
-    model = build_model(Seq2SeqConfig(**fields))
+    model = build_model(**fields)
     # Sharper logits than at initialisation, so that beams disagree and outputs vary.
     kernel = model.output_projection.kernel
     kernel.assign(kernel * 8.0)
@@ -37,7 +37,7 @@ TRANSITIONS[EOS, EOS] = 1.0
 
 
 def table_model():
-    model = build_model(Seq2SeqConfig(vocab_size=VOCAB_SIZE, embedding_dim=VOCAB_SIZE, units=VOCAB_SIZE, cell="simple"))
+    model = build_model(vocab_size=VOCAB_SIZE, embedding_dim=VOCAB_SIZE, units=VOCAB_SIZE, cell="simple")
     identity = np.eye(VOCAB_SIZE, dtype="float32")
     model.embedding.embeddings.assign(identity)
     cell = model.decoder_layers[0].cell
@@ -77,7 +77,7 @@ def test_known_model_length_penalty_favours_the_longer_summary():
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"min_len": 3}, {"no_repeat_ngram_size": 2, "length_penalty": 1.0}, {"max_len": 1}],
+    [{}, {"min_len": 3}, {"no_repeat_ngram_size": 2, "length_penalty": 1.0}, {"max_len": 1, "min_len": 0}],
 )
 def test_beam_size_one_equals_greedy(options):
     model = random_model(bidirectional=True)

@@ -1,9 +1,12 @@
+import dataclasses
+import inspect
+
 import keras
 import numpy as np
 import pytest
 
 import textlstm
-from textlstm.seq2seq import Seq2Seq, Seq2SeqConfig, build_model, masked_loss
+from textlstm.seq2seq import Decoding, Seq2Seq, beam_search, build_model, greedy_search, masked_loss
 
 SOURCE = np.array([[4, 5, 6, 7, 8], [9, 10, 11, 0, 0]], "int32")
 DECODER_INPUT = np.array([[2, 12, 13, 14], [2, 15, 0, 0]], "int32")
@@ -13,7 +16,7 @@ LABELS = np.array([[12, 13, 14, 3], [15, 3, 0, 0]], "int32")
 def tiny_model(**overrides):
     keras.utils.set_random_seed(0)
     fields = {"vocab_size": 20, "embedding_dim": 6, "units": 4, **overrides}
-    return build_model(Seq2SeqConfig(**fields))
+    return build_model(**fields)
 
 
 def run(model, source=SOURCE, decoder_input=DECODER_INPUT):
@@ -33,10 +36,10 @@ def test_logits_shape_for_every_cell(cell):
 VARIANTS = [
     {},
     {"bidirectional": True, "num_layers": 2, "attention": "bahdanau"},
-    {"cell": "gru", "bidirectional": True, "tie_embeddings": True},
+    {"cell": "gru", "bidirectional": True, "tie_weights": True},
     {"cell": "peephole", "num_layers": 2, "dropout": 0.3},
     {"copy": True, "bidirectional": True},
-    {"copy": True, "attention": "bahdanau", "tie_embeddings": True},
+    {"copy": True, "attention": "bahdanau", "tie_weights": True},
 ]
 
 
@@ -96,7 +99,7 @@ def test_copy_output_is_a_distribution_that_can_only_copy_when_the_gate_is_shut(
 
 
 def test_tied_embeddings_share_the_matrix():
-    model = tiny_model(tie_embeddings=True)
+    model = tiny_model(tie_weights=True)
     assert model.output_projection is None
     assert model.attentional.units == model.embedding_dim
     names = [weight.path for weight in model.weights]
@@ -113,7 +116,7 @@ def test_training_lowers_the_loss():
 
 
 def test_keras_file_round_trip(tmp_path):
-    model = tiny_model(bidirectional=True, tie_embeddings=True, attention="bahdanau", copy=True)
+    model = tiny_model(bidirectional=True, tie_weights=True, attention="bahdanau", copy=True)
     path = tmp_path / "seq2seq.keras"
     model.save(path)
     reloaded = textlstm.load_model(path)
@@ -137,8 +140,22 @@ def test_invalid_arguments_are_named(overrides, message):
         Seq2Seq(**{"vocab_size": 20, **overrides})
 
 
-def test_config_splits_model_and_decoding_fields():
-    config = Seq2SeqConfig(vocab_size=20, beam_size=3)
-    assert config.model_kwargs()["vocab_size"] == 20
-    assert config.decode_kwargs()["beam_size"] == 3
-    assert not set(config.model_kwargs()) & set(config.decode_kwargs())
+def test_decoding_defaults_live_in_one_place():
+    from textlstm.summarize.config import SummarizeConfig
+
+    defaults = dataclasses.asdict(Decoding())
+    for search in (beam_search, greedy_search):
+        parameters = inspect.signature(search).parameters
+        assert {name: parameters[name].default for name in parameters if name in defaults} == {
+            name: value for name, value in defaults.items() if name in parameters}
+    config = SummarizeConfig()
+    assert {name: getattr(config, name) for name in defaults} == defaults
+
+
+def test_summarize_config_names_the_model_arguments():
+    from textlstm.summarize.config import SummarizeConfig
+
+    arguments = SummarizeConfig(units=4, embedding_dim=6, tie_weights=True).model_arguments(vocab_size=20)
+    assert set(arguments) <= set(inspect.signature(Seq2Seq.__init__).parameters)
+    model = build_model(**arguments)
+    assert model.get_config()["tie_weights"] and model.output_projection is None

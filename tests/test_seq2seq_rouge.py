@@ -56,3 +56,9 @@ def test_lead_baseline_end_to_end():
     # pair 1: no overlap; pair 2: "dear sam , report" vs "report due monday": 1 unigram,
     # precision 1/3 (the comma is dropped), recall 1/3 -> F1 1/3.
     assert rouge(targets, predictions)["rouge1"] == pytest.approx(100 / 6)
+
+
+def test_several_references_score_the_best_match_per_rouge_type():
+    scores = rouge([["a dog ran home", "the cat sat"]], ["the cat sat"])
+    assert scores == {"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0}
+    assert rouge([["the cat sat"]], ["the cat ran"]) == rouge(["the cat sat"], ["the cat ran"])

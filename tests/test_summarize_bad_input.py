@@ -4,15 +4,9 @@ import shutil
 import pytest
 
 import train
+from conftest import assert_one_line_error
 from summarize_data import tiny_flags, write_jsonl, write_sample
 from textlstm.__main__ import main as use_main
-
-
-def assert_one_line_error(capsys, expected):
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
-    assert "Traceback" not in captured.err
 
 
 @pytest.fixture
@@ -22,9 +16,9 @@ def sample(tmp_path):
 
 def test_missing_fields_name_the_fields_that_exist(tmp_path, capsys):
     for split in ("train", "valid", "test"):
-        write_jsonl(tmp_path / f"{split}.jsonl", [{"id": 1, "body": "some mail", "headline": "x"}])
+        write_jsonl(tmp_path / f"{split}.jsonl", [{"id": 1, "body": "some mail", "heading": "x"}])
     assert train.main(tiny_flags(tmp_path, tmp_path / "out")) == 2
-    assert_one_line_error(capsys, "the columns are id, body, headline")
+    assert_one_line_error(capsys, "the columns are id, body, heading")
     assert not (tmp_path / "out").exists()
     assert train.main(tiny_flags(tmp_path, tmp_path / "out", "--source-field", "mail")) == 2
     assert_one_line_error(capsys, "source-field 'mail' is not a column")
@@ -79,7 +73,7 @@ def test_a_finished_run_is_not_damaged(finished_summarize_run, tmp_path, capsys)
     assert use_main(["summarize", "--model", str(out), str(documents)]) == 2
     assert_one_line_error(capsys, "not UTF-8 text (bad byte at line 2)")
     documents.write_text('{"text": "a"}\n{"body": "b"}\n')
-    assert use_main(["summarize", "--model", str(out), "--field", "text", str(documents)]) == 2
+    assert use_main(["summarize", "--model", str(out), "--source-field", "text", str(documents)]) == 2
     assert_one_line_error(capsys, "line 2 of")
     assert use_main(["summarize", "--model", str(out), "--beam-size", "0", str(documents)]) == 2
     assert_one_line_error(capsys, "beam-size=0")

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import train
-from summarize_data import tiny_flags, write_sample
+from summarize_data import tiny_flags, write_jsonl, write_sample
 from textlstm.__main__ import main as use_main
 
 ENVIRONMENT = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -20,7 +20,7 @@ def finished_run(finished_summarize_run):
 def test_train_writes_the_run_directory_and_metrics(finished_run, capsys):
     _, out, _ = finished_run
     assert {"config.json", "vocab.json", "best.keras", "metrics.json", "logs", "saved_model"} <= set(os.listdir(out))
-    assert "backup" not in os.listdir(out)
+    assert "checkpoints" not in os.listdir(out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2]
     assert {"loss", "val_loss", "learning_rate"} <= set(metrics["epochs"][0])
@@ -45,7 +45,7 @@ def test_train_prints_the_rouge_table_and_examples(finished_run):
 def test_other_cells_and_attention_train_end_to_end(tmp_path, capsys):
     data = write_sample(tmp_path / "data", train=30, valid=4, test=4)
     assert train.main(tiny_flags(data, tmp_path / "run", "--no-bidirectional", "--attention", "bahdanau",
-                                 "--cell", "gru", "--layers", "2", "--no-repeat-ngram-size", "2")) == 0
+                                 "--cell", "gru", "--num-layers", "2", "--no-repeat-ngram-size", "2")) == 0
     assert "\nmodel " in capsys.readouterr().out
 
 
@@ -62,10 +62,20 @@ def test_summarize_reads_lines_and_writes_one_summary_per_line(finished_run, tmp
 
 def test_summarize_reads_a_field_of_json_lines(finished_run, capsys):
     data, out, _ = finished_run
-    assert use_main(["summarize", "--model", str(out), "--field", "text", "--beam-size", "1", "--max-len", "3",
+    assert use_main(["summarize", "--model", str(out), "--source-field", "text", "--beam-size", "1", "--max-len", "3",
                      str(data / "test.jsonl")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 8 and all(1 <= len(line.split()) <= 3 for line in lines)
+
+
+def test_summarize_joins_a_field_that_holds_sentences(finished_run, tmp_path, capsys):
+    _, out, _ = finished_run
+    documents = write_jsonl(tmp_path / "papers.jsonl", [
+        {"text": ["hi anna , the budget meeting on monday is cancelled .", "thanks , ben"]},
+        {"text": "hi anna , the budget meeting on monday is cancelled . thanks , ben"}])
+    assert use_main(["summarize", "--model", str(out), "--source-field", "text", str(documents)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1] and "[" not in lines[0]
 
 
 def test_evaluate_scores_rouge_on_another_test_set(finished_run, tmp_path, capsys):

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 import textlstm
-from textlstm.seq2seq import Seq2SeqConfig, beam_search, build_model
+from textlstm.seq2seq import beam_search, build_model
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")
 
@@ -16,7 +16,7 @@ SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")
 def test_beam_search_takes_beam_size_and_max_len_as_tensors():
     # The SavedModel passes both as int32 inputs; the results must match the Python-int search.
     keras.utils.set_random_seed(0)
-    model = build_model(Seq2SeqConfig(vocab_size=20, embedding_dim=6, units=8, bidirectional=True))
+    model = build_model(vocab_size=20, embedding_dim=6, units=8, bidirectional=True)
     options = {"min_len": 1, "no_repeat_ngram_size": 2}
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
@@ -36,13 +36,13 @@ EDITED_SOURCE_EXPORT = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
 import keras
-from textlstm.seq2seq import Seq2SeqConfig, build_model
+from textlstm.seq2seq import build_model
 from textlstm.summarize.config import SummarizeConfig
 from textlstm.summarize.export import export_text_summarizer
 from textlstm.vocab import Vocabulary
 
 vocab = Vocabulary.build([["a", "b", "c"]])
-model = build_model(Seq2SeqConfig(vocab_size=len(vocab), embedding_dim=6, units=8, bidirectional=True))
+model = build_model(vocab_size=len(vocab), embedding_dim=6, units=8, bidirectional=True)
 path = os.path.join(sys.argv[1], "textlstm", "seq2seq", "model.py")
 with open(path) as file:
     text = file.read()

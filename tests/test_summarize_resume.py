@@ -1,26 +1,13 @@
 import json
 import os
 
-import keras
 import pytest
 
 import train
-from killed_runs import Interrupt, kill_after_first_backup
+from killed_runs import Interrupt, InterruptAfterEpoch, kill_after_first_epoch
 from summarize_data import tiny_flags, write_sample
 from textlstm.summarize.config import SummarizeConfig
 from textlstm.summarize.train import train_summarizer
-
-class InterruptAfterEpoch(keras.callbacks.Callback):
-    """Stops training like a crash, after the backup of the given epoch was written."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epoch:
-            raise Interrupt()
-
 
 @pytest.mark.slow
 def test_an_interrupted_run_continues_from_its_last_epoch(tmp_path):
@@ -30,12 +17,12 @@ def test_an_interrupted_run_continues_from_its_last_epoch(tmp_path):
     with pytest.raises(Interrupt):
         train_summarizer(config, verbose=0, callbacks=[InterruptAfterEpoch(2)], log=None)
     first = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
-    assert len(first) == 2 and os.path.isdir(tmp_path / "run" / "backup")
+    assert len(first) == 2 and os.path.isdir(tmp_path / "run" / "checkpoints")
 
     metrics = train_summarizer(config, verbose=0, log=None)
     assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2, 3]
     assert metrics["epochs"][:2] == first  # kept, not retrained
-    assert metrics["finished"] and not os.path.exists(tmp_path / "run" / "backup")
+    assert metrics["finished"] and not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
 @pytest.mark.slow
@@ -43,7 +30,7 @@ def test_a_killed_run_continues_after_kill_9(tmp_path):
     data = write_sample(tmp_path / "data", train=400, valid=4, test=4)
     out = tmp_path / "run"
     flags = tiny_flags(data, out, "--epochs", "3", "--patience", "0")
-    kill_after_first_backup(flags, out, timeout=300)
+    kill_after_first_epoch(flags, out, timeout=300)
     first = json.loads((out / "metrics.json").read_text())
     assert 1 <= len(first["epochs"]) < 3 and not first.get("finished")
 

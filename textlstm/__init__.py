@@ -1,8 +1,13 @@
 """textlstm: recurrent text models on LSTM cells whose equations are written out."""
 
-import keras
+import os
 
-from textlstm.cells import (
+# TensorFlow's C++ start-up messages stay off unless the user asks for them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from textlstm.cells import (  # noqa: E402
     CoupledLSTMCell,
     GRUCell,
     LSTMCell,
@@ -10,8 +15,12 @@ from textlstm.cells import (
     RecurrentCell,
     SimpleRNNCell,
 )
-from textlstm.layers import GRU, LSTM, CoupledLSTM, PeepholeLSTM, RecurrentLayer, SimpleRNN
-import textlstm.seq2seq  # registers Seq2Seq, so that load_model knows it
+from textlstm.layers import GRU, LSTM, CoupledLSTM, PeepholeLSTM, RecurrentLayer, SimpleRNN  # noqa: E402
+from textlstm.run import load_run  # noqa: E402
+# Registered with Keras, so that load_model knows every class a run's .keras file names.
+import textlstm.embedding  # noqa: E402, F401
+import textlstm.lm.perplexity  # noqa: E402, F401
+import textlstm.seq2seq  # noqa: E402, F401
 
 __version__ = "0.1.0"
 

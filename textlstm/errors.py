@@ -1,4 +1,4 @@
-"""The one exception the command-line tools turn into a one-line message."""
+"""The exceptions the command-line tools turn into one line and a non-zero exit."""
 
 
 class UsageError(ValueError):
@@ -6,4 +6,12 @@ class UsageError(ValueError):
 
     The CLIs print it as `error: <message>` and exit with status 2, without a
     traceback; library callers can catch it as a `ValueError`.
+    """
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss stopped being a finite number.
+
+    The CLIs print it as `error: <message>` and exit with status 1; the run
+    directory keeps the epochs finished before it.
     """

@@ -1,17 +1,10 @@
 """Language-model data: read splits through `datasets`, tokenize, lay out stream-contiguous windows."""
 
-import os
-import re
-
 import numpy as np
 
+from textlstm.corpus import as_text, load_splits, text_columns
 from textlstm.errors import UsageError
 from textlstm.vocab import EOS
-
-SPLITS = ("train", "valid", "test")
-# A single file is cut into consecutive blocks: the first 90% of lines train, then 5% and 5%.
-SINGLE_FILE_FRACTIONS = (0.9, 0.05, 0.05)
-HF_SPLIT_NAMES = {"train": ("train",), "valid": ("validation", "valid", "dev"), "test": ("test",)}
 
 
 def tokenize(line, level):
@@ -29,55 +22,20 @@ def tokenize(line, level):
     return list(line.strip())
 
 
-def find_split_files(directory):
-    """Returns {split: path} for the train / valid / test files of a directory.
+def text_only(dataset, source):
+    """The dataset as one `text` column of non-blank strings: its `text` column, or its first text column.
 
-    Accepts `train.txt`, `ptb.train.txt`, `wiki.valid.tokens` and the like:
-    a file whose name has `train`, `valid` (or `validation`, `dev`) or `test`
-    as a dot-separated part.
+    A column of lists of strings (sentences) is joined with spaces.
     """
-    aliases = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
-    found = {}
-    for name in sorted(os.listdir(directory)):
-        path = os.path.join(directory, name)
-        if not os.path.isfile(path):
-            continue
-        parts = [alias for alias in re.split(r"[._-]", name.lower()) if alias in aliases]
-        if parts and aliases[parts[0]] not in found:
-            found[aliases[parts[0]]] = path
-    if "train" not in found:
-        raise UsageError(f"data directory {directory} has no training file (train.txt, ptb.train.txt, ...)")
-    missing = [split for split in SPLITS if split not in found]
-    if missing:
-        raise UsageError(f"data directory {directory} has no {' or '.join(missing)} file next to its training file")
-    return found
-
-
-def check_text_file(path):
-    """Raises `UsageError` if path is missing, empty or not UTF-8."""
-    if not os.path.isfile(path):
-        raise UsageError(f"data file {path} does not exist")
-    if os.path.getsize(path) == 0:
-        raise UsageError(f"data file {path} is empty")
-    with open(path, "rb") as file:
-        content = file.read()
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise UsageError(f"data file {path} is not UTF-8 text (bad byte at line {line})") from None
-
-
-def _text_column(dataset, source):
     import datasets
 
-    if "text" in dataset.features:
-        return "text"
-    columns = [name for name, feature in dataset.features.items()
-               if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")]
+    columns = text_columns(dataset)
     if not columns:
-        raise UsageError(f"dataset {source} has no text column. Received: columns {list(dataset.features)}")
-    return columns[0]
+        raise UsageError(f"{source} has no text column. Received: columns {dataset.column_names}")
+    column = "text" if "text" in columns else columns[0]
+    if column != "text" or not isinstance(dataset.features[column], datasets.Value):
+        dataset = dataset.map(lambda row: {"text": as_text(row[column])}, remove_columns=dataset.column_names)
+    return dataset.filter(lambda row: bool(row["text"].strip()))
 
 
 def load_lines(data):
@@ -89,76 +47,13 @@ def load_lines(data):
             `hf:NAME[:CONFIG]` for a Hugging Face hub dataset with a text column.
 
     Returns:
-        A dict from "train", "valid" and "test" to lists of lines.
+        A dict from "train", "valid" and "test" to lists of non-blank lines.
 
     Raises:
         UsageError: The path is missing, empty, not UTF-8, or holds no training file.
     """
-    import datasets
-
-    datasets.disable_progress_bars()
-    if data.startswith("hf:"):
-        return _load_hub(data)
-    if os.path.isdir(data):
-        files = find_split_files(data)
-    elif os.path.exists(data):
-        files = {"corpus": data}
-    else:
-        raise UsageError(f"data path {data} does not exist")
-    for path in files.values():
-        check_text_file(path)
-    loaded = datasets.load_dataset("text", data_files=files)
-    if "corpus" in loaded:
-        return _cut(list(loaded["corpus"]["text"]), data)
-    return {split: list(loaded[split]["text"]) for split in SPLITS}
-
-
-def load_hub_splits(data):
-    """Loads `hf:NAME[:CONFIG]` with `datasets.load_dataset(NAME, CONFIG)`.
-
-    Returns:
-        {split: datasets.Dataset} for the splits found among `HF_SPLIT_NAMES`;
-        "train" is always there, "valid" and "test" may be missing.
-
-    Raises:
-        UsageError: The hub cannot load it, or it has no train split.
-    """
-    import datasets
-
-    name, _, config = data[3:].partition(":")
-    try:
-        loaded = datasets.load_dataset(name, config or None)
-    except Exception as error:  # the hub raises many types; the user needs the message
-        raise UsageError(f"cannot load Hugging Face dataset {data}: {error}") from None
-    splits = {}
-    for split, candidates in HF_SPLIT_NAMES.items():
-        found = [candidate for candidate in candidates if candidate in loaded]
-        if found:
-            splits[split] = loaded[found[0]]
-    if "train" not in splits:
-        raise UsageError(f"dataset {data} has no train split. Received: splits {list(loaded)}")
-    return splits
-
-
-def _load_hub(data):
-    """Reads the text column of each split of `hf:NAME[:CONFIG]`."""
-    splits = {split: list(dataset[_text_column(dataset, data)]) for split, dataset in load_hub_splits(data).items()}
-    if len(splits) < 3:
-        # Missing valid or test splits come from consecutive blocks of the training text.
-        return {**_cut(splits["train"], data), **{split: lines for split, lines in splits.items() if split != "train"}}
-    return splits
-
-
-def _cut(lines, source):
-    """Splits lines into consecutive train / valid / test blocks."""
-    lines = [line for line in lines if line.strip()]
-    if len(lines) < 3:
-        raise UsageError(f"data {source} has {len(lines)} non-empty lines; it needs at least 3 to make "
-                         "train, valid and test splits")
-    valid_start = max(1, int(len(lines) * SINGLE_FILE_FRACTIONS[0]))
-    test_start = max(valid_start + 1, int(len(lines) * sum(SINGLE_FILE_FRACTIONS[:2])))
-    test_start = min(test_start, len(lines) - 1)
-    return {"train": lines[:valid_start], "valid": lines[valid_start:test_start], "test": lines[test_start:]}
+    splits = load_splits(data, lines=True, prepare=text_only)
+    return {split: list(dataset["text"]) for split, dataset in splits.items()}
 
 
 def tokenize_lines(lines, level):

@@ -5,26 +5,26 @@ The exported graph holds the tokenizer (`tf.strings` ops and a
 loads with `tf.saved_model.load` in a process that never imports keras or
 textlstm. Signatures:
 
-- `serving_default(text: string[batch], k: int32) -> {words: string[batch, k], probabilities: float32[batch, k]}`
+- `serving_default(text: string[batch], k: int32) -> {words: string[batch, k], probabilities: float32[batch, k]}`;
+  `k` is clipped to [1, vocabulary size].
 - `generate(prompt: string[batch], max_words: int32, temperature: float32, top_k: int32, seed: int64)
-  -> {text: string[batch]}`; `top_k=0` samples from the whole vocabulary,
-  `temperature<=0` picks the most likely word, the same seed gives the same text.
+  -> {text: string[batch]}`; `max_words` is clipped to [0, `MAX_GENERATED_WORDS`] (0 gives empty
+  texts), `top_k` to [0, vocabulary size] with 0 sampling from the whole vocabulary;
+  `temperature<=0` picks the most likely word; the same seed gives the same text.
 
 Each prompt is read after an `<eos>`, as if it began a new line of the
 training text. Words outside the vocabulary become `<unk>`. In generated
 text, `<eos>` becomes a line break.
 """
 
-import os
-import tempfile
-
 import keras
 import tensorflow as tf
 
-from textlstm.files import replace_directory
+from textlstm.export import vocabulary_table, write_saved_model
 from textlstm.lm.model import build_language_model, copy_weights
-from textlstm.training import check_export_path
 from textlstm.vocab import BOS, EOS, PAD
+
+MAX_GENERATED_WORDS = 10_000
 
 
 def export_language_model(model, vocab, config, path):
@@ -36,16 +36,12 @@ def export_language_model(model, vocab, config, path):
         config: Its `LMConfig`.
         path: Destination directory; an earlier export there is replaced only once the new one is complete.
     """
-    check_export_path(path)
     step_model = build_language_model(config, len(vocab), carry_states=True)
     copy_weights(model, step_model)
     state_sizes = [int(tensor.shape[-1]) for tensor in step_model.inputs[1:]]
     vocab_size = len(vocab)
     token_strings = tf.constant(vocab.tokens)
-    table = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(token_strings, tf.range(vocab_size, dtype=tf.int64)),
-        default_value=vocab.unk_id,
-    )
+    table = vocabulary_table(vocab)
     eos_id = vocab.eos_id
     # Never predict padding or <bos>: neither is ever a target in training.
     banned = tf.constant([[index in (vocab.ids[PAD], vocab.ids[BOS]) for index in range(vocab_size)]])
@@ -71,14 +67,16 @@ def export_language_model(model, vocab, config, path):
 
     def next_words(text, k):
         logits, _ = start(text)
-        probabilities, indices = tf.math.top_k(tf.nn.softmax(logits), k=tf.minimum(k, vocab_size))
+        probabilities, indices = tf.math.top_k(tf.nn.softmax(logits), k=tf.clip_by_value(k, 1, vocab_size))
         return {"words": tf.gather(token_strings, indices), "probabilities": probabilities}
 
     def generate(prompt, max_words, temperature, top_k, seed):
+        max_words = tf.clip_by_value(max_words, 0, MAX_GENERATED_WORDS)
+        top_k = tf.clip_by_value(top_k, 0, vocab_size)
         logits, states = start(prompt)
 
         def sample(step, logits):
-            k = tf.where(top_k > 0, tf.minimum(top_k, vocab_size), vocab_size)
+            k = tf.where(top_k > 0, top_k, vocab_size)
             threshold = tf.math.top_k(logits, k=k).values[:, -1:]  # (batch, 1), the k-th largest logit
             kept = tf.where(logits < threshold, tf.constant(-1e9, logits.dtype), logits)
             scaled = kept / tf.maximum(temperature, 1e-6)
@@ -91,10 +89,12 @@ def export_language_model(model, vocab, config, path):
             logits, states = run(word[:, None], states)
             return step + 1, logits, states, words.write(step, word)
 
-        words = tf.TensorArray(tf.int32, size=max_words)
+        # One row more than the words, written with padding, so that stacking never meets an empty list.
+        padding = tf.zeros([tf.shape(prompt)[0]], tf.int32)
+        words = tf.TensorArray(tf.int32, size=max_words + 1).write(max_words, padding)
         _, _, _, words = tf.while_loop(
             lambda step, *_: step < max_words, body, (tf.constant(0), logits, states, words))
-        tokens = tf.gather(token_strings, tf.transpose(words.stack()))  # (batch, max_words)
+        tokens = tf.gather(token_strings, tf.transpose(words.stack()[:max_words]))  # (batch, max_words)
         tokens = tf.reshape(tokens, [tf.shape(prompt)[0], max_words])
         text = tf.strings.reduce_join(tokens, axis=1, separator=" " if word_level else "")
         text = tf.strings.regex_replace(text, " ?" + EOS + " ?" if word_level else EOS, "\n")
@@ -119,8 +119,4 @@ def export_language_model(model, vocab, config, path):
             tf.TensorSpec([], tf.int64, name="seed"),
         ],
     )
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=".saved_model-", dir=parent)
-    archive.write_out(temporary, verbose=False)
-    replace_directory(temporary, path)
+    write_saved_model(path, lambda directory: archive.write_out(directory, verbose=False))

@@ -2,10 +2,9 @@
 
 import keras
 
-from textlstm.errors import UsageError
 from textlstm.layers import LAYERS_BY_NAME
 from textlstm.lm.perplexity import Perplexity
-from textlstm.lm.reversible_embedding import ReversibleEmbedding
+from textlstm.embedding import ReversibleEmbedding
 from textlstm.training import make_optimizer
 
 
@@ -17,7 +16,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     training model and its serving twin.
 
     Args:
-        config: An `LMConfig` (cell, layers, units, embedding_dim, dropout,
+        config: An `LMConfig` (cell, num_layers, units, embedding_dim, dropout,
             tie_weights, init_scale, seed).
         vocab_size: Number of tokens, `<pad>` (id 0) included.
         batch_size: Fixed batch size; required when `stateful`.
@@ -32,18 +31,13 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
         A `keras.Model`. Without `carry_states` it maps (batch, time) ids to
         (batch, time, vocab) logits.
     """
-    if config.cell not in LAYERS_BY_NAME:
-        raise UsageError(f"cell must be one of {', '.join(LAYERS_BY_NAME)}. Received: cell={config.cell!r}")
-    if config.tie_weights and config.units != config.embedding_dim:
-        raise UsageError(f"tie-weights needs units == embedding-dim. "
-                         f"Received: units={config.units}, embedding-dim={config.embedding_dim}")
     embedding_class = ReversibleEmbedding if config.tie_weights else keras.layers.Embedding
     embedding = embedding_class(vocab_size, config.embedding_dim, mask_zero=carry_states, name="embedding",
                                 **_uniform(config, 0, "embeddings_initializer"))
     tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
     hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(embedding(tokens))
     initial_states, final_states = [], []
-    for index in range(1, config.layers + 1):
+    for index in range(1, config.num_layers + 1):
         layer = LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=carry_states,
                                             stateful=stateful, name=f"recurrent_{index}",
                                             **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
@@ -63,7 +57,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
         logits = embedding(hidden, reverse=True)
     else:
         logits = keras.layers.Dense(vocab_size, name="output",
-                                    **_uniform(config, config.layers + 1, "kernel_initializer"))(hidden)
+                                    **_uniform(config, config.num_layers + 1, "kernel_initializer"))(hidden)
     if carry_states:
         return keras.Model([tokens] + initial_states, [logits] + final_states, name="language_model_step")
     return keras.Model(tokens, logits, name="language_model")
@@ -95,13 +89,6 @@ def compile_language_model(model, config):
         weighted_metrics=[Perplexity()],
     )
     return model
-
-
-def reset_states(model):
-    """Clears the state of every stateful recurrent layer of model."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.RNN) and layer.stateful:
-            layer.reset_state()
 
 
 def copy_weights(source, target):

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from textlstm.training import ResetStates
+from textlstm.callbacks import ResetStates
 
 
 @keras.saving.register_keras_serializable(package="textlstm")

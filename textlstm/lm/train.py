@@ -1,21 +1,18 @@
-"""Training a language model end to end: data -> model.fit with resumable callbacks -> test -> export."""
-
-import dataclasses
-import os
-import time
+"""Training a language model: the task's data, model, callbacks and evaluation for `textlstm.training.train`."""
 
 import keras
 
-import textlstm
 from textlstm import training
+from textlstm.callbacks import ResetStates
 from textlstm.errors import UsageError
-from textlstm.files import write_json
 from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize_lines
-from textlstm.lm.export import check_export_path, export_language_model
+from textlstm.lm.export import export_language_model
 from textlstm.lm.inference import generate_text
 from textlstm.lm.model import build_language_model, compile_language_model
 from textlstm.lm.perplexity import evaluate_perplexity
+from textlstm.run import export_path, load_run
 from textlstm.vocab import Vocabulary
+
 
 def windows_of_split(token_lists, vocab, config, split):
     """Returns (inputs, targets, weights) of one split laid out for stateful training."""
@@ -30,7 +27,29 @@ def windows_of_split(token_lists, vocab, config, split):
     return stream_windows(ids, config.batch_size, config.bptt)
 
 
-def _callbacks(config, train_tokens, val_history):
+def prepare(config):
+    """Reads and tokenizes the corpus, builds the vocabulary and lays every split out in windows."""
+    lines = load_lines(config.data)
+    tokens = {split: tokenize_lines(split_lines, config.level) for split, split_lines in lines.items()}
+    for split, token_lists in tokens.items():
+        if not token_lists:
+            raise UsageError(f"the {split} split of {config.data} has no text")
+    vocab = Vocabulary.build(tokens["train"], config.max_vocab, config.min_count)
+    windows = {split: windows_of_split(token_lists, vocab, config, split) for split, token_lists in tokens.items()}
+    inputs, targets, weights = windows["train"]
+    fit_arguments = dict(x=inputs, y=targets, sample_weight=weights, batch_size=config.batch_size, shuffle=False,
+                         validation_data=windows["valid"], validation_batch_size=config.batch_size)
+    return training.TaskData(vocab=vocab, fit_arguments=fit_arguments, train_tokens=int(weights.sum()),
+                             splits={"windows": windows, "test_lines": tokens["test"]})
+
+
+def build_model(config, data):
+    model = build_language_model(config, len(data.vocab), batch_size=config.batch_size, stateful=True)
+    return compile_language_model(model, config)
+
+
+def task_callbacks(config):
+    """The learning-rate schedule and early stopping; the second list watches validation perplexity."""
     monitors = []
     if config.schedule == "plateau":
         # The PyTorch word_language_model recipe: lr / 4 whenever validation perplexity does not improve.
@@ -44,90 +63,41 @@ def _callbacks(config, train_tokens, val_history):
     if config.patience:
         monitors.append(keras.callbacks.EarlyStopping(monitor="val_perplexity", mode="min",
                                                       patience=config.patience))
-    # Order matters at the end of an epoch: the plateau callback changes the learning rate before
-    # BackupAndRestore saves the optimizer, so a resumed run starts with the reduced rate.
-    return [
-        training.ResetStates(),
-        *schedule,
-        *monitors,
-        *training.run_callbacks(config.out, "val_perplexity", monitors, val_history, train_tokens),
-    ]
+    return [ResetStates(), *schedule, *monitors], monitors
+
+
+def finish(model, config, data, run):
+    """Perplexity of the best model on the valid and test splits, the export, and a few generated samples."""
+    windows = data.splits["windows"]
+    metrics = {"valid_perplexity": evaluate_perplexity(model, windows["valid"], config.batch_size),
+               "test_perplexity": evaluate_perplexity(model, windows["test"], config.batch_size),
+               "vocab_size": len(data.vocab)}
+    export_language_model(model, data.vocab, config, export_path(config))
+    metrics["samples"] = _samples(load_run(run.path), data.splits["test_lines"])
+    return metrics
+
+
+def _samples(run, test_lines):
+    """Generates a continuation of the first words of a few test lines, as a glimpse of what was learned."""
+    separator, length = (" ", 2) if run.config.level == "word" else ("", 8)
+    starts = [line[:-1][:length] for line in test_lines]  # line[:-1] drops the <eos>
+    prompts = [separator.join(start) for start in starts if any(token in run.vocab.ids for token in start)][:3]
+    if not prompts:
+        return []
+    texts = generate_text(run, prompts, words=20, temperature=0.8, top_k=40, seed=run.config.seed)
+    return [{"prompt": prompt, "text": text} for prompt, text in zip(prompts, texts)]
+
+
+LANGUAGE_MODEL = training.Task(name="lm", prepare=prepare, build_model=build_model, monitor="val_perplexity",
+                               callbacks=task_callbacks, finish=finish)
 
 
 def train_language_model(config, verbose=1, callbacks=()):
-    """Trains, evaluates and exports a language model as `train.py lm` does.
-
-    A killed run started again with the same config continues from its last
-    finished epoch (weights, optimizer state, learning rate).
-
-    Args:
-        config: An `LMConfig`.
-        verbose: Keras verbosity: 1 progress bar, 2 one line per epoch, 0 silent.
-        callbacks: More Keras callbacks, run after textlstm's own.
+    """Trains, evaluates and exports a language model as `train.py lm` does (see `textlstm.training.train`).
 
     Returns:
         The final metrics dict, as written to metrics.json (with
         `valid_perplexity`, `test_perplexity`, `tokens_per_second`,
         `wall_time_seconds` and per-epoch records under `epochs`).
-
-    Raises:
-        UsageError: A bad setting, unreadable data, or a run directory that
-            already holds a finished run.
     """
-    config.validate()
-    check_export_path(training.export_path(config))
-    started = time.perf_counter()
-    lines = load_lines(config.data)
-    tokens = {split: tokenize_lines(split_lines, config.level) for split, split_lines in lines.items()}
-    for split, token_lists in tokens.items():
-        if not token_lists:
-            raise UsageError(f"the {split} split of {config.data} has no text")
-    vocab = Vocabulary.build(tokens["train"], config.max_vocab, config.min_count)
-    windows = {split: windows_of_split(token_lists, vocab, config, split) for split, token_lists in tokens.items()}
-
-    resume = training.prepare_run_directory(config.out, dataclasses.asdict(config), config.overwrite)
-    vocab.save(os.path.join(config.out, training.VOCAB_FILE))
-    metrics_path = os.path.join(config.out, training.METRICS_FILE)
-    if not resume and os.path.exists(metrics_path):
-        os.remove(metrics_path)
-    val_history = training.best_so_far(metrics_path, "val_perplexity") if resume else []
-
-    keras.utils.set_random_seed(config.seed)
-    model = build_language_model(config, len(vocab), batch_size=config.batch_size, stateful=True)
-    compile_language_model(model, config)
-    inputs, targets, weights = windows["train"]
-    train_tokens = int(weights.sum())
-    model.fit(
-        inputs, targets, sample_weight=weights, batch_size=config.batch_size, shuffle=False,
-        epochs=config.epochs, validation_data=windows["valid"], validation_batch_size=config.batch_size,
-        callbacks=_callbacks(config, train_tokens, val_history) + list(callbacks), verbose=verbose,
-    )
-
-    best = textlstm.load_model(os.path.join(config.out, training.BEST_MODEL_FILE))
-    metrics = training.read_json(metrics_path)
-    metrics["valid_perplexity"] = evaluate_perplexity(best, windows["valid"], config.batch_size)
-    metrics["test_perplexity"] = evaluate_perplexity(best, windows["test"], config.batch_size)
-    epochs = metrics["epochs"]
-    metrics["best_epoch"] = 1 + min(range(len(epochs)), key=lambda index: epochs[index]["val_perplexity"])
-    metrics["tokens_per_second"] = round(train_tokens * len(epochs) / sum(e["train_seconds"] for e in epochs), 1)
-    metrics["vocab_size"] = len(vocab)
-    metrics["train_tokens"] = train_tokens
-    export_language_model(best, vocab, config, training.export_path(config))
-    # Covers this invocation; a resumed run adds the epoch time of its earlier invocations.
-    earlier = sum(epoch["epoch_seconds"] for epoch in epochs[: len(val_history)])
-    metrics["wall_time_seconds"] = round(time.perf_counter() - started + earlier, 1)
-    metrics["samples"] = _samples(config, tokens["test"], vocab)
-    metrics["finished"] = True
-    write_json(metrics_path, metrics)
-    return metrics
-
-
-def _samples(config, test_lines, vocab):
-    """Generates a continuation of the first words of a few test lines, as a glimpse of what was learned."""
-    separator, length = (" ", 2) if config.level == "word" else ("", 8)
-    starts = [line[:-1][:length] for line in test_lines]  # line[:-1] drops the <eos>
-    prompts = [separator.join(start) for start in starts if any(token in vocab.ids for token in start)][:3]
-    if not prompts:
-        return []
-    texts = generate_text(config.out, prompts, words=20, temperature=0.8, top_k=40, seed=config.seed)
-    return [{"prompt": prompt, "text": text} for prompt, text in zip(prompts, texts)]
+    return training.train(LANGUAGE_MODEL, config, verbose=verbose, callbacks=callbacks)

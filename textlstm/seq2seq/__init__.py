@@ -1,6 +1,5 @@
-"""Summarization: an attention encoder-decoder, its decoding and its metrics."""
+"""Summarization models: an attention encoder-decoder, its decoding and its metrics."""
 
-from textlstm.seq2seq.config import Seq2SeqConfig
-from textlstm.seq2seq.decode import beam_search, greedy_search
+from textlstm.seq2seq.decode import Decoding, beam_search, greedy_search
 from textlstm.seq2seq.model import Seq2Seq, build_model, masked_loss
 from textlstm.seq2seq.rouge import lead, mean_length, rouge

@@ -23,11 +23,40 @@ Conventions shared by both:
   log-probability; larger values favour longer outputs.
 """
 
+import dataclasses
+
 import tensorflow as tf
 
+from textlstm.config import option
 from textlstm.seq2seq.model import PAD_ID, UNK_ID
 
 FORBIDDEN = -1e9  # log-probability of a forbidden token; finite so that sums never give nan
+# The largest beam and summary length a SavedModel accepts (it clips larger requests).
+MAX_BEAM_SIZE = 16
+MAX_SUMMARY_LEN = 200
+
+
+@dataclasses.dataclass
+class Decoding:
+    """The decoding settings, with their defaults: the summarizer's config and the searches below share them.
+
+    Example:
+
+    >>> Decoding(beam_size=1).max_len
+    20
+    """
+
+    beam_size: int = option(4, "hypotheses kept by beam search; 1 is greedy", minimum=1, maximum=MAX_BEAM_SIZE)
+    min_len: int = option(1, "fewest summary tokens before the end token is allowed", minimum=0)
+    max_len: int = option(20, "most summary tokens generated, end token included", minimum=1,
+                          maximum=MAX_SUMMARY_LEN)
+    length_penalty: float = option(0.6, "alpha of the GNMT length penalty ((5 + length) / 6) ** alpha; larger "
+                                   "favours longer summaries", minimum=0)
+    no_repeat_ngram_size: int = option(0, "forbid repeating any n-gram of this size in a summary; 0 is off",
+                                       minimum=0)
+
+
+DEFAULT = Decoding()
 
 
 def gnmt_length_penalty(length, alpha):
@@ -130,10 +159,10 @@ def greedy_search(
     source,
     bos_id,
     eos_id,
-    max_len=20,
-    min_len=0,
-    length_penalty=0.6,
-    no_repeat_ngram_size=0,
+    max_len=DEFAULT.max_len,
+    min_len=DEFAULT.min_len,
+    length_penalty=DEFAULT.length_penalty,
+    no_repeat_ngram_size=DEFAULT.no_repeat_ngram_size,
 ):
     """Decodes by taking the most likely allowed token at each step.
 
@@ -156,7 +185,8 @@ def greedy_search(
 
     Example:
 
-    >>> model = build_model(Seq2SeqConfig(vocab_size=20, units=4, embedding_dim=4))
+    >>> from textlstm.seq2seq.model import build_model
+    >>> model = build_model(vocab_size=20, units=4, embedding_dim=4)
     >>> tokens, scores = greedy_search(model, tf.constant([[4, 5, 6]]), 2, 3, max_len=5)
     >>> tokens.shape, scores.shape
     (TensorShape([1, 5]), TensorShape([1]))
@@ -206,11 +236,11 @@ def beam_search(
     source,
     bos_id,
     eos_id,
-    beam_size=4,
-    max_len=20,
-    min_len=0,
-    length_penalty=0.6,
-    no_repeat_ngram_size=0,
+    beam_size=DEFAULT.beam_size,
+    max_len=DEFAULT.max_len,
+    min_len=DEFAULT.min_len,
+    length_penalty=DEFAULT.length_penalty,
+    no_repeat_ngram_size=DEFAULT.no_repeat_ngram_size,
 ):
     """Decodes by keeping the `beam_size` best hypotheses at each step.
 
@@ -240,7 +270,8 @@ def beam_search(
 
     Example:
 
-    >>> model = build_model(Seq2SeqConfig(vocab_size=20, units=4, embedding_dim=4))
+    >>> from textlstm.seq2seq.model import build_model
+    >>> model = build_model(vocab_size=20, units=4, embedding_dim=4)
     >>> tokens, scores = beam_search(model, tf.constant([[4, 5, 6]]), 2, 3, beam_size=3, max_len=5)
     >>> tokens.shape, scores.shape
     (TensorShape([1, 5]), TensorShape([1]))

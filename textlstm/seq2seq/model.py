@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from textlstm.cells.base import positive_int, rate
+from textlstm.embedding import ReversibleEmbedding
 from textlstm.layers import LAYERS_BY_NAME
 from textlstm.vocab import PAD, SPECIAL_TOKENS, UNK
 
@@ -68,7 +69,7 @@ class Seq2Seq(keras.Model):
         attention: `"luong"` or `"bahdanau"`.
         dropout: Dropout rate on the embeddings, between recurrent layers and
             on the attentional hidden state.
-        tie_embeddings: Use the transposed embedding matrix as the output
+        tie_weights: Use the transposed embedding matrix as the output
             projection; the attentional hidden state is then
             `embedding_dim` wide instead of `units`.
         copy: Mix copying from the source into the output distribution.
@@ -101,7 +102,7 @@ class Seq2Seq(keras.Model):
         bidirectional=False,
         attention="luong",
         dropout=0.0,
-        tie_embeddings=False,
+        tie_weights=False,
         copy=False,
         **kwargs,
     ):
@@ -118,11 +119,12 @@ class Seq2Seq(keras.Model):
         self.bidirectional = bool(bidirectional)
         self.attention = attention
         self.dropout = rate("dropout", dropout)
-        self.tie_embeddings = bool(tie_embeddings)
+        self.tie_weights = bool(tie_weights)
         self.copy = bool(copy)
 
         layer_class = LAYERS_BY_NAME[cell]
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+        embedding_class = ReversibleEmbedding if tie_weights else keras.layers.Embedding
+        self.embedding = embedding_class(vocab_size, embedding_dim, mask_zero=True, name="embedding")
         self.encoder_layers = []
         for index in range(num_layers):
             layer = layer_class(units, return_sequences=True, return_state=True, name=f"encoder_{index}")
@@ -148,14 +150,10 @@ class Seq2Seq(keras.Model):
             self.attention_layer = keras.layers.AdditiveAttention(name="attention")
         else:
             self.attention_layer = keras.layers.Attention(name="attention")
-        attentional_size = embedding_dim if tie_embeddings else units
+        attentional_size = embedding_dim if tie_weights else units
         self.attentional = keras.layers.Dense(attentional_size, activation="tanh", name="attentional")
         self.dropout_layer = keras.layers.Dropout(dropout)
-        self.output_projection = None
-        if tie_embeddings:
-            self.output_bias = self.add_weight(shape=(vocab_size,), initializer="zeros", name="output_bias")
-        else:
-            self.output_projection = keras.layers.Dense(vocab_size, name="output_projection")
+        self.output_projection = None if tie_weights else keras.layers.Dense(vocab_size, name="output_projection")
         self.copy_gate = keras.layers.Dense(1, activation="sigmoid", name="copy_gate") if copy else None
 
     def encode(self, source, training=False):
@@ -252,7 +250,7 @@ class Seq2Seq(keras.Model):
         if self.output_projection is not None:
             logits = self.output_projection(attentional)
         else:
-            logits = ops.matmul(attentional, ops.transpose(self.embedding.embeddings)) + self.output_bias
+            logits = self.embedding(attentional, reverse=True)
         if not self.copy:
             return logits
         p_gen = self.copy_gate(context_and_h)  # (batch, target_time, 1)
@@ -280,7 +278,7 @@ class Seq2Seq(keras.Model):
             "bidirectional": self.bidirectional,
             "attention": self.attention,
             "dropout": self.dropout,
-            "tie_embeddings": self.tie_embeddings,
+            "tie_weights": self.tie_weights,
             "copy": self.copy,
         }
 
@@ -345,23 +343,19 @@ class SmoothedMaskedCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-def build_model(config):
-    """Builds a `Seq2Seq` from a `Seq2SeqConfig` and creates its weights.
-
-    Args:
-        config: A `Seq2SeqConfig`.
+def build_model(**arguments):
+    """Builds a `Seq2Seq` with `arguments` (its constructor's) and creates its weights.
 
     Returns:
         The built, uncompiled `Seq2Seq`.
 
     Example:
 
-    >>> from textlstm.seq2seq import Seq2SeqConfig
-    >>> model = build_model(Seq2SeqConfig(vocab_size=20, units=8, embedding_dim=8))
+    >>> model = build_model(vocab_size=20, units=8, embedding_dim=8)
     >>> model.count_params() > 0
     True
     """
-    model = Seq2Seq(**config.model_kwargs())
+    model = Seq2Seq(**arguments)
     dummy = ops.ones((1, 2), dtype="int32")
     model({"source": dummy, "decoder_input": dummy})
     return model

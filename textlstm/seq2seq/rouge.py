@@ -10,10 +10,13 @@ def rouge(references, predictions):
 
     Uses `rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"],
     use_stemmer=True)`, which lowercases, keeps letters and digits and
-    applies the Porter stemmer.
+    applies the Porter stemmer. A prediction with several references gets,
+    per ROUGE type, the score of the reference it matches best
+    (`RougeScorer.score_multi`).
 
     Args:
-        references: List of reference summaries (strings).
+        references: List of reference summaries: each a string, or a list
+            of strings for several references.
         predictions: List of predicted summaries, as many as `references`.
 
     Returns:
@@ -23,6 +26,8 @@ def rouge(references, predictions):
 
     >>> rouge(["the cat sat"], ["the cat ran"])["rouge1"]
     66.66...
+    >>> rouge([["a dog ran", "the cat sat"]], ["the cat sat"])["rouge1"]
+    100.0
     """
     if len(references) != len(predictions):
         raise ValueError(
@@ -34,7 +39,11 @@ def rouge(references, predictions):
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     totals = dict.fromkeys(ROUGE_TYPES, 0.0)
     for reference, prediction in zip(references, predictions):
-        scores = scorer.score(reference, prediction)
+        reference = [reference] if isinstance(reference, str) else reference
+        if len(reference) == 1:
+            scores = scorer.score(reference[0], prediction)
+        else:
+            scores = scorer.score_multi(reference, prediction)
         for rouge_type in ROUGE_TYPES:
             totals[rouge_type] += scores[rouge_type].fmeasure
     return {rouge_type: 100.0 * total / len(references) for rouge_type, total in totals.items()}

@@ -1,24 +1,20 @@
-"""Summarization data: (source, target) pairs read through `datasets`, tokenized, padded into id arrays.
+"""Summarization data: (document, summary) pairs read through `datasets`, tokenized, padded into id arrays.
 
 Tokenization is the same TensorFlow function in training and in the exported
 SavedModel (`tokenize_graph`), so serving sees exactly the tokens training saw.
 """
 
-import os
+import dataclasses
 
 import numpy as np
 
+from textlstm.corpus import SPLITS, as_references, as_text, load_splits, read_file
 from textlstm.errors import UsageError
-from textlstm.lm.data import SPLITS, check_text_file, find_split_files, load_hub_splits
 from textlstm.vocab import BOS, EOS
 
 SOURCE_FIELDS = ("text", "document", "article", "email_body")
-TARGET_FIELDS = ("summary", "highlights", "subject", "title")
-# File extension -> (`datasets` builder, its extra arguments).
-FORMATS = {".jsonl": ("json", {}), ".json": ("json", {}), ".csv": ("csv", {}), ".tsv": ("csv", {"delimiter": "\t"}),
-           ".parquet": ("parquet", {})}
-# A single file is shuffled with a fixed seed, then cut: 90% train, 5% valid, 5% test.
-SINGLE_FILE_FRACTIONS = (0.9, 0.05, 0.05)
+TARGET_FIELDS = ("summary", "highlights", "headline", "subject", "title")
+# A single file is shuffled with this seed before it is cut into train, valid and test.
 SINGLE_FILE_SEED = 0
 # ASCII punctuation, split off the words around it (RE2 and Python `re` read this class alike).
 PUNCTUATION = r"([!-/:-@\[-`{-~])"
@@ -37,6 +33,7 @@ def tokenize_graph(text):
 
     Example:
 
+    >>> import tensorflow as tf
     >>> tokenize_graph(tf.constant(["Re: the Q3 budget, again!"])).to_list()
     [[b're', b':', b'the', b'q3', b'budget', b',', b'again', b'!']]
     """
@@ -55,56 +52,6 @@ def tokenize(texts):
         ragged = tokenize_graph(tf.constant(texts[start: start + 4096], dtype=tf.string))
         tokens += [[token.decode("utf-8") for token in row] for row in ragged.to_list()]
     return tokens
-
-
-def _read_file(path, split="train"):
-    """Reads one JSON Lines / JSON / CSV / TSV / Parquet file into a `datasets.Dataset`."""
-    import datasets
-
-    datasets.disable_progress_bars()
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in FORMATS:
-        raise UsageError(f"data file {path} has an unsupported type; use one of {', '.join(FORMATS)}")
-    if extension == ".parquet":
-        if not os.path.isfile(path):
-            raise UsageError(f"data file {path} does not exist")
-    else:
-        check_text_file(path)
-    builder, options = FORMATS[extension]
-    try:
-        return datasets.load_dataset(builder, data_files={split: path}, split=split, **options)
-    except Exception as error:  # pyarrow and datasets raise many types; the user needs the message
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot read data file {path}: {message}") from None
-
-
-def _read_splits(data):
-    """Returns {split: datasets.Dataset} for train / valid / test, from a directory, a file or the hub."""
-    import datasets
-
-    datasets.disable_progress_bars()
-    if data.startswith("hf:"):
-        splits = load_hub_splits(data)
-        if len(splits) < 3:
-            return {**_cut(splits["train"], data), **{key: value for key, value in splits.items() if key != "train"}}
-        return splits
-    if os.path.isdir(data):
-        return {split: _read_file(path, split) for split, path in find_split_files(data).items()}
-    if not os.path.exists(data):
-        raise UsageError(f"data path {data} does not exist")
-    return _cut(_read_file(data), data)
-
-
-def _cut(dataset, source):
-    """Shuffles a dataset with a fixed seed and cuts it into train / valid / test."""
-    if len(dataset) < 3:
-        raise UsageError(f"data {source} has {len(dataset)} rows; it needs at least 3 to make train, valid "
-                         "and test splits")
-    order = np.random.RandomState(SINGLE_FILE_SEED).permutation(len(dataset))
-    valid_start = max(1, int(len(dataset) * SINGLE_FILE_FRACTIONS[0]))
-    test_start = min(max(valid_start + 1, int(len(dataset) * sum(SINGLE_FILE_FRACTIONS[:2]))), len(dataset) - 1)
-    blocks = {"train": order[:valid_start], "valid": order[valid_start:test_start], "test": order[test_start:]}
-    return {split: dataset.select(indices) for split, indices in blocks.items()}
 
 
 def pick_fields(columns, source_field="", target_field=""):
@@ -135,23 +82,71 @@ def pick_fields(columns, source_field="", target_field=""):
             continue
         present = [name for name in common if name in columns]
         if not present:
-            raise UsageError(f"cannot tell which column holds the {'documents' if flag == 'source-field' else 'summaries'}"
-                             f" (none of {', '.join(common)}); the columns are {', '.join(columns)}; "
-                             f"pass --{flag}")
+            what = "documents" if flag == "source-field" else "summaries"
+            raise UsageError(f"cannot tell which column holds the {what} (none of {', '.join(common)}); "
+                             f"the columns are {', '.join(columns)}; pass --{flag}")
         picked.append(present[0])
     if picked[0] == picked[1]:
         raise UsageError(f"source-field and target-field must differ. Received: both {picked[0]!r}")
     return tuple(picked)
 
 
-def _text(value):
-    return value if isinstance(value, str) else "" if value is None else str(value)
+@dataclasses.dataclass
+class Pairs:
+    """The usable (document, summaries) rows of one split or file.
+
+    Attributes:
+        source: The documents; a list of sentences is joined with spaces.
+        references: Per document, its summaries: one, or several where the
+            summary column holds a list.
+        skipped: Rows left out because the document or every summary was empty.
+        lists: The columns among (source, target) that held lists.
+    """
+
+    source: list
+    references: list
+    skipped: int
+    lists: tuple
+
+    @property
+    def target(self):
+        """The first summary of each document."""
+        return [references[0] for references in self.references]
+
+    def training_pairs(self, target_list):
+        """(documents, summaries) to train on: each document with its first summary, or with each of them."""
+        if target_list == "first":
+            return self.source, self.target
+        return ([source for source, references in zip(self.source, self.references) for _ in references],
+                [reference for references in self.references for reference in references])
+
+
+def usable_pairs(dataset, fields, name):
+    """The `Pairs` of a dataset's rows whose document and at least one summary are non-empty.
+
+    Raises:
+        UsageError: A column is missing, or no row is usable.
+    """
+    missing = [field for field in fields if field not in dataset.column_names]
+    if missing:
+        raise UsageError(f"{name} has no column {', '.join(missing)}; its columns are "
+                         f"{', '.join(dataset.column_names)}")
+    sources, references, lists = [], [], set()
+    for source, target in zip(dataset[fields[0]], dataset[fields[1]]):
+        lists.update(field for field, value in zip(fields, (source, target)) if isinstance(value, (list, tuple)))
+        source, target = as_text(source), as_references(target)
+        if source.strip() and target:
+            sources.append(source)
+            references.append(target)
+    if not sources:
+        detail = f"all {len(dataset)} rows have an empty {' or '.join(fields)}" if len(dataset) else "no rows"
+        raise UsageError(f"{name} has no usable example ({detail})")
+    listed = tuple(field for field in fields if field in lists)
+    return Pairs(sources, references, len(dataset) - len(sources), listed)
 
 
 def load_pairs(data, source_field="", target_field=""):
-    """Reads (document, summary) pairs of train / valid / test through the `datasets` library.
-
-    Rows whose document or summary is empty (or missing) are skipped and counted.
+    """Reads the (document, summaries) pairs of train / valid / test through the `datasets` library.
 
     Args:
         data: A directory with train / valid (or dev, validation) / test files,
@@ -161,49 +156,23 @@ def load_pairs(data, source_field="", target_field=""):
         target_field: Column of the summaries; "" picks a common name.
 
     Returns:
-        `(pairs, fields, skipped)`: pairs maps "train", "valid", "test" to
-        {"source": [str], "target": [str]}; fields is the (source, target)
-        column names used; skipped maps each split to the number of rows left out.
+        `(pairs, fields)`: {split: `Pairs`} for "train", "valid" and "test",
+        and the (source, target) column names used.
 
     Raises:
         UsageError: Unreadable data, a missing column (the message names the
             columns there are), or a split with no usable row.
     """
-    splits = _read_splits(data)
+    splits = load_splits(data, shuffle_seed=SINGLE_FILE_SEED)
     fields = pick_fields(splits["train"].column_names, source_field, target_field)
-    pairs, skipped = {}, {}
-    for split in SPLITS:
-        pairs[split], skipped[split] = _usable_pairs(splits[split], fields, f"the {split} split of {data}")
-    return pairs, fields, skipped
+    return {split: usable_pairs(splits[split], fields, f"the {split} split of {data}") for split in SPLITS}, fields
 
 
 def load_single_file(path, source_field="", target_field=""):
-    """Reads every (document, summary) pair of one file, as `load_pairs` reads a split.
-
-    Returns:
-        `(pairs, skipped)`: {"source": [str], "target": [str]} and the number of rows left out.
-    """
-    dataset = _read_file(path)
+    """Reads every (document, summaries) pair of one file, as `load_pairs` reads a split."""
+    dataset = read_file(path)
     fields = pick_fields(dataset.column_names, source_field, target_field)
-    return _usable_pairs(dataset, fields, f"data file {path}")
-
-
-def _usable_pairs(dataset, fields, name):
-    """Returns ({"source": [...], "target": [...]}, rows skipped) of the rows with both fields non-empty."""
-    missing = [field for field in fields if field not in dataset.column_names]
-    if missing:
-        raise UsageError(f"{name} has no column {', '.join(missing)}; its columns are "
-                         f"{', '.join(dataset.column_names)}")
-    sources, targets = [], []
-    for source, target in zip(dataset[fields[0]], dataset[fields[1]]):
-        source, target = _text(source), _text(target)
-        if source.strip() and target.strip():
-            sources.append(source)
-            targets.append(target)
-    if not sources:
-        detail = f"all {len(dataset)} rows have an empty {' or '.join(fields)}" if len(dataset) else "no rows"
-        raise UsageError(f"{name} has no usable example ({detail})")
-    return {"source": sources, "target": targets}, len(dataset) - len(sources)
+    return usable_pairs(dataset, fields, f"data file {path}")
 
 
 def encode_sources(token_lists, vocab, max_source_len):

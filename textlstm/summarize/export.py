@@ -17,19 +17,13 @@ document gets an empty summary with score 0; `beam_size` is clipped to
 log-probability of the summary.
 """
 
-import os
-import tempfile
-
 import tensorflow as tf
 
-from textlstm.files import replace_directory
-from textlstm.seq2seq.decode import beam_search
+from textlstm.export import vocabulary_table, write_saved_model
+from textlstm.seq2seq.decode import MAX_BEAM_SIZE, MAX_SUMMARY_LEN, beam_search
 from textlstm.summarize.data import tokenize_graph
-from textlstm.training import check_export_path
 from textlstm.vocab import BOS
 
-MAX_BEAM_SIZE = 16
-MAX_SUMMARY_LEN = 200
 
 
 def export_text_summarizer(model, vocab, config, path):
@@ -41,12 +35,8 @@ def export_text_summarizer(model, vocab, config, path):
         config: Its `SummarizeConfig`.
         path: Destination directory; an earlier export there is replaced only once the new one is complete.
     """
-    check_export_path(path)
     token_strings = tf.constant(vocab.tokens)
-    table = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(token_strings, tf.range(len(vocab), dtype=tf.int64)),
-        default_value=vocab.unk_id,
-    )
+    table = vocabulary_table(vocab)
     bos_id, eos_id = vocab.ids[BOS], vocab.eos_id
     decode_options = {"min_len": config.min_len, "length_penalty": config.length_penalty,
                       "no_repeat_ngram_size": config.no_repeat_ngram_size}
@@ -77,8 +67,5 @@ def export_text_summarizer(model, vocab, config, path):
         tf.TensorSpec([], tf.int32, name="beam_size"),
         tf.TensorSpec([], tf.int32, name="max_len"),
     ])
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=".saved_model-", dir=parent)
-    tf.saved_model.save(module, temporary, signatures={"serving_default": module.serving_default})
-    replace_directory(temporary, path)
+    write_saved_model(path, lambda directory: tf.saved_model.save(
+        module, directory, signatures={"serving_default": module.serving_default}))

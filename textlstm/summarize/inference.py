@@ -1,50 +1,29 @@
-"""Using a trained summarization run: summaries of new documents and ROUGE on another test set."""
+"""Using a trained summarizer: summaries of new documents and ROUGE on another test set.
+
+Each function takes a `textlstm.run.Run` (from `load_run(path)`) of a
+summarization run, or its loaded SavedModel; summaries come from the SavedModel.
+"""
 
 import os
 
-from textlstm import training
+from textlstm.corpus import split_name
 from textlstm.errors import UsageError
-from textlstm.seq2seq.rouge import lead, mean_length, rouge
-from textlstm.summarize.config import SummarizeConfig
-from textlstm.summarize.data import SPLITS, load_pairs, load_single_file
+from textlstm.seq2seq.decode import MAX_BEAM_SIZE, MAX_SUMMARY_LEN
+from textlstm.seq2seq.rouge import ROUGE_TYPES, lead, mean_length, rouge
+from textlstm.summarize.data import load_pairs, load_single_file
 
 # Documents per call of the SavedModel, so that a long input never builds one huge beam.
 SERVING_BATCH = 64
-
-
-def is_summarization_run(run_dir):
-    """True if run_dir's config.json is a summarization run's (it names a source field)."""
-    if not os.path.isfile(os.path.join(run_dir, training.CONFIG_FILE)):
-        return False
-    return "source_field" in training.read_run_config(run_dir)
-
-
-def load_run(run_dir):
-    """Returns the `SummarizeConfig` of a run directory.
-
-    Raises:
-        UsageError: run_dir is not a summarization run directory.
-    """
-    values = training.read_run_config(run_dir)
-    if "source_field" not in values:
-        raise UsageError(f"model {run_dir} is not a summarization run")
-    return training.config_from(values, SummarizeConfig)
-
-
-def load_export(run_dir):
-    """Loads a run's SavedModel with `tf.saved_model.load`; returns (loaded, config)."""
-    config = load_run(run_dir)
-    return training.load_export(run_dir, config), config
 
 
 def summarize_texts(exported, texts, beam_size=None, max_len=None):
     """Summarizes texts with a loaded SavedModel, `SERVING_BATCH` documents per call.
 
     Args:
-        exported: The result of `tf.saved_model.load` on a summarizer export.
+        exported: The result of `tf.saved_model.load` on a summarizer export (a `Run`'s `export`).
         texts: List of documents (strings).
-        beam_size: Beam size; None keeps the export's default.
-        max_len: Most summary tokens; None keeps the export's default.
+        beam_size: Beam size in [1, `MAX_BEAM_SIZE`]; None keeps the export's default.
+        max_len: Most summary tokens in [1, `MAX_SUMMARY_LEN`]; None keeps the export's default.
 
     Returns:
         `(summaries, scores)`: a list of strings and a list of floats.
@@ -52,10 +31,12 @@ def summarize_texts(exported, texts, beam_size=None, max_len=None):
     import tensorflow as tf
 
     options = {}
-    if beam_size is not None:
-        options["beam_size"] = tf.constant(beam_size, tf.int32)
-    if max_len is not None:
-        options["max_len"] = tf.constant(max_len, tf.int32)
+    for name, value, largest in (("beam_size", beam_size, MAX_BEAM_SIZE), ("max_len", max_len, MAX_SUMMARY_LEN)):
+        if value is not None:
+            if not 1 <= value <= largest:
+                flag = name.replace("_", "-")
+                raise UsageError(f"{flag} must be in [1, {largest}]. Received: {flag}={value}")
+            options[name] = tf.constant(value, tf.int32)
     summaries, scores = [], []
     for start in range(0, len(texts), SERVING_BATCH):
         outputs = exported.serving_default(tf.constant(texts[start: start + SERVING_BATCH], tf.string), **options)
@@ -66,6 +47,9 @@ def summarize_texts(exported, texts, beam_size=None, max_len=None):
 
 def score_summaries(exported, sources, references, lead_words, beam_size=None, max_len=None):
     """ROUGE-1/2/L F1 (percent) of the model's summaries and of the Lead baseline against references.
+
+    Args:
+        references: Per document, its reference summary, or a list of them (scored against the best match).
 
     Returns:
         `(metrics, predictions)`: metrics with keys `test_rouge1`, `test_rouge2`,
@@ -79,34 +63,31 @@ def score_summaries(exported, sources, references, lead_words, beam_size=None, m
     return metrics, predictions
 
 
-def evaluate_run(run_dir, data, split="test", source_field=None, target_field=None):
+def evaluate_run(run, data, split="test", source_field=None, target_field=None):
     """ROUGE of a finished run's SavedModel on another data set, beside the Lead baseline.
 
     Args:
-        run_dir: A finished summarization run directory.
+        run: A finished summarization `Run`.
         data: As `--data`: a directory, a data file (scored whole) or `hf:NAME[:CONFIG]`.
-        split: Split of a directory or hub dataset: "train", "valid" or "test".
+        split: Split of a directory or hub dataset: "train", "valid" (or "validation", "dev") or "test".
         source_field: Column of the documents; None uses the run's, "" picks a common name.
         target_field: Column of the summaries; None uses the run's, "" picks a common name.
 
     Returns:
-        The metrics dict of `score_summaries`, plus `examples` (rows scored) and `skipped`.
+        The metrics dict of `score_summaries`, plus `examples` (rows scored), `skipped` and `lead_words`.
     """
-    exported, config = load_export(run_dir)
-    metrics = training.read_json(os.path.join(run_dir, training.METRICS_FILE)) or {}
-    run_fields = metrics.get("fields") or [config.source_field, config.target_field]
+    run.require("summarize", "evaluate")
+    split = split_name(split)
+    run_fields = run.metrics.get("fields") or [run.config.source_field, run.config.target_field]
     source_field = run_fields[0] if source_field is None else source_field
     target_field = run_fields[1] if target_field is None else target_field
     if os.path.isfile(data):
-        pairs, skipped = load_single_file(data, source_field, target_field)
+        pairs = load_single_file(data, source_field, target_field)
     else:
-        if split not in SPLITS:
-            raise UsageError(f"split must be train, valid or test. Received: split={split!r}")
-        all_pairs, _, all_skipped = load_pairs(data, source_field, target_field)
-        pairs, skipped = all_pairs[split], all_skipped[split]
-    lead_words = metrics.get("lead_words") or mean_length(pairs["target"])
-    result, _ = score_summaries(exported, pairs["source"], pairs["target"], lead_words)
-    return {**result, "lead_words": lead_words, "examples": len(pairs["source"]), "skipped": skipped}
+        pairs = load_pairs(data, source_field, target_field)[0][split]
+    lead_words = run.metrics.get("lead_words") or mean_length(pairs.target)
+    result, _ = score_summaries(run.export, pairs.source, pairs.references, lead_words)
+    return {**result, "lead_words": lead_words, "examples": len(pairs.source), "skipped": pairs.skipped}
 
 
 def rouge_table(metrics):
@@ -117,6 +98,5 @@ def rouge_table(metrics):
     """
     lines = [f"{'':14}{'ROUGE-1':>9}{'ROUGE-2':>9}{'ROUGE-L':>9}"]
     for name, prefix in (("model", "test"), (f"Lead-{metrics['lead_words']}", "lead")):
-        lines.append(f"{name:14}" + "".join(f"{metrics[f'{prefix}_{key}']:9.2f}" for key in ("rouge1", "rouge2",
-                                                                                            "rougeL")))
+        lines.append(f"{name:14}" + "".join(f"{metrics[f'{prefix}_{key}']:9.2f}" for key in ROUGE_TYPES))
     return "\n".join(lines)

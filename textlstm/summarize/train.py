@@ -1,45 +1,103 @@
-"""Training a summarizer end to end: data -> model.fit with resumable callbacks -> export -> test ROUGE."""
-
-import dataclasses
-import os
-import time
+"""Training a summarizer: the task's data, model, callbacks and evaluation for `textlstm.training.train`."""
 
 import keras
+import tensorflow as tf
 
-import textlstm
 from textlstm import training
-from textlstm.files import write_json
-from textlstm.seq2seq.model import build_model, masked_loss
+from textlstm.corpus import SPLITS
+from textlstm.run import export_path
+from textlstm.seq2seq.model import build_model as build_seq2seq
+from textlstm.seq2seq.model import masked_loss
 from textlstm.seq2seq.rouge import mean_length
 from textlstm.summarize.data import encode_sources, encode_targets, load_pairs, tokenize
 from textlstm.summarize.export import export_text_summarizer
-from textlstm.summarize.inference import load_export, score_summaries
+from textlstm.summarize.inference import score_summaries
 from textlstm.vocab import Vocabulary
 
 NUM_EXAMPLES = 5  # source / reference / output triples kept in metrics.json
 
 
-def _arrays(tokens, vocab, config):
-    """Returns ({"source", "decoder_input"}, labels) id arrays of one split's {"source", "target"} token lists."""
-    source = encode_sources(tokens["source"], vocab, config.max_source_len)
-    decoder_input, labels = encode_targets(tokens["target"], vocab, config.max_target_len)
+def _arrays(sources, targets, vocab, config):
+    """Returns ({"source", "decoder_input"}, labels) id arrays of one split's token lists."""
+    source = encode_sources(sources, vocab, config.max_source_len)
+    decoder_input, labels = encode_targets(targets, vocab, config.max_target_len)
     return {"source": source, "decoder_input": decoder_input}, labels
 
 
-def _callbacks(config, train_tokens, val_history):
+def prepare(config, log=print):
+    """Reads the pairs, builds the vocabulary and encodes the training and validation pairs."""
+    pairs, fields = load_pairs(config.data, config.source_field, config.target_field)
+    how = "as given" if config.source_field and config.target_field else "recognised by name"
+    log(f"fields: {fields[0]} -> {fields[1]} ({how}); examples train {len(pairs['train'].source)}, "
+        f"valid {len(pairs['valid'].source)}, test {len(pairs['test'].source)}")
+    skipped = {split: pairs[split].skipped for split in SPLITS}
+    if any(skipped.values()):
+        log("skipped rows with an empty document or summary: "
+            + ", ".join(f"{split} {count}" for split, count in skipped.items()))
+    lists = sorted({field for split in SPLITS for field in pairs[split].lists})
+    if fields[0] in lists:
+        log(f"{fields[0]} holds lists of sentences: each is joined with spaces into one document")
+    if fields[1] in lists:
+        log(f"{fields[1]} holds lists of summaries: training on "
+            f"{'the first of each list' if config.target_list == 'first' else 'each of them'} "
+            f"(--target-list {config.target_list}); ROUGE scores against all of them")
+    tokens = {split: [tokenize(texts) for texts in pairs[split].training_pairs(config.target_list)]
+              for split in ("train", "valid")}
+    vocab = Vocabulary.build(tokens["train"][0] + tokens["train"][1], config.max_vocab, config.min_count)
+    inputs, labels = _arrays(*tokens["train"], vocab, config)
+    fit_arguments = dict(x=inputs, y=labels, batch_size=config.batch_size, shuffle=True,
+                         validation_data=_arrays(*tokens["valid"], vocab, config))
+    return training.TaskData(vocab=vocab, fit_arguments=fit_arguments, train_tokens=int((labels != 0).sum()),
+                             splits={"pairs": pairs, "fields": fields})
+
+
+def build_model(config, data):
+    model = build_seq2seq(**config.model_arguments(len(data.vocab)))
+    model.compile(optimizer=training.make_optimizer(config), loss=masked_loss(config.label_smoothing))
+    return model
+
+
+def task_callbacks(config):
+    """Early stopping on the validation loss."""
     monitors = []
     if config.patience:
         monitors.append(keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=config.patience))
-    return [*monitors, *training.run_callbacks(config.out, "val_loss", monitors, val_history, train_tokens)]
+    return monitors, monitors
+
+
+def finish(model, config, data, run):
+    """The export, then test ROUGE of what was exported, beside the Lead baseline."""
+    path = export_path(config)
+    export_text_summarizer(model, data.vocab, config, path)
+    pairs = data.splits["pairs"]
+    test = pairs["test"]
+    metrics = {"lead_words": mean_length(pairs["train"].target)}
+    scores, predictions = score_summaries(tf.saved_model.load(path), test.source, test.references,
+                                          metrics["lead_words"])
+    epochs = run.metrics()["epochs"]
+    best = min((epoch["val_loss"], epoch["epoch"]) for epoch in epochs if epoch.get("val_loss") is not None)
+    metrics.update(scores)
+    metrics.update(valid_loss=best[0], fields=list(data.splits["fields"]), vocab_size=len(data.vocab),
+                   split_sizes={split: len(pairs[split].source) for split in SPLITS},
+                   skipped={split: pairs[split].skipped for split in SPLITS})
+    metrics["examples"] = [{"source": source, "reference": references[0], "output": output}
+                           for source, references, output in
+                           list(zip(test.source, test.references, predictions))[:NUM_EXAMPLES]]
+    return metrics
+
+
+def summarizer_task(log=print):
+    """The summarization `Task`; log gets one-line notes about the data (fields picked, rows skipped)."""
+    log = log or (lambda message: None)
+    return training.Task(name="summarize", prepare=lambda config: prepare(config, log), build_model=build_model,
+                         monitor="val_loss", callbacks=task_callbacks, finish=finish)
 
 
 def train_summarizer(config, verbose=1, callbacks=(), log=print):
-    """Trains, exports and scores a summarizer as `train.py summarize` does.
+    """Trains, exports and scores a summarizer as `train.py summarize` does (see `textlstm.training.train`).
 
-    A killed run started again with the same config continues from its last
-    finished epoch (weights, optimizer state, epoch number). The test ROUGE
-    is measured through the exported SavedModel, so it is the score of what
-    was shipped.
+    The test ROUGE is measured through the exported SavedModel, so it is the
+    score of what was shipped.
 
     Args:
         config: A `SummarizeConfig`.
@@ -52,67 +110,5 @@ def train_summarizer(config, verbose=1, callbacks=(), log=print):
         under `epochs`, `test_rouge1`, `test_rouge2`, `test_rougeL`,
         `lead_rouge1`, `lead_rouge2`, `lead_rougeL` (F1 in percent), `lead_words`,
         `examples` (source / reference / output triples), `wall_time_seconds`.
-
-    Raises:
-        UsageError: A bad setting, unreadable data, or a run directory that
-            already holds a finished run.
     """
-    log = log or (lambda message: None)
-    config.validate()
-    export = training.export_path(config)
-    training.check_export_path(export)
-    started = time.perf_counter()
-    pairs, fields, skipped = load_pairs(config.data, config.source_field, config.target_field)
-    how = "as given" if config.source_field and config.target_field else "recognised by name"
-    log(f"fields: {fields[0]} -> {fields[1]} ({how}); examples train {len(pairs['train']['source'])}, "
-        f"valid {len(pairs['valid']['source'])}, test {len(pairs['test']['source'])}")
-    if any(skipped.values()):
-        log("skipped rows with an empty document or summary: "
-            + ", ".join(f"{split} {count}" for split, count in skipped.items()))
-    tokens = {split: {side: tokenize(texts) for side, texts in split_pairs.items()}
-              for split, split_pairs in pairs.items()}
-    vocab = Vocabulary.build(tokens["train"]["source"] + tokens["train"]["target"], config.max_vocab, config.min_count)
-    arrays = {split: _arrays(split_tokens, vocab, config) for split, split_tokens in tokens.items()}
-
-    resume = training.prepare_run_directory(config.out, dataclasses.asdict(config), config.overwrite)
-    vocab.save(os.path.join(config.out, training.VOCAB_FILE))
-    metrics_path = os.path.join(config.out, training.METRICS_FILE)
-    if not resume and os.path.exists(metrics_path):
-        os.remove(metrics_path)
-    val_history = training.best_so_far(metrics_path, "val_loss") if resume else []
-
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(config.model_config(len(vocab)))
-    model.compile(optimizer=training.make_optimizer(config), loss=masked_loss(config.label_smoothing))
-    inputs, labels = arrays["train"]
-    target_tokens = int((labels != 0).sum())
-    model.fit(inputs, labels, batch_size=config.batch_size, shuffle=True, epochs=config.epochs,
-              validation_data=arrays["valid"], callbacks=_callbacks(config, target_tokens, val_history)
-              + list(callbacks), verbose=verbose)
-
-    best = textlstm.load_model(os.path.join(config.out, training.BEST_MODEL_FILE), compile=False)
-    export_text_summarizer(best, vocab, config, export)
-    exported, _ = load_export(config.out)
-    metrics = training.read_json(metrics_path)
-    epochs = metrics["epochs"]
-    metrics["best_epoch"] = 1 + min(range(len(epochs)), key=lambda index: epochs[index]["val_loss"])
-    metrics["valid_loss"] = epochs[metrics["best_epoch"] - 1]["val_loss"]
-    metrics["lead_words"] = mean_length(pairs["train"]["target"])
-    test = pairs["test"]
-    scores, predictions = score_summaries(exported, test["source"], test["target"], metrics["lead_words"])
-    metrics.update(scores)
-    metrics["fields"] = list(fields)
-    metrics["vocab_size"] = len(vocab)
-    metrics["split_sizes"] = {split: len(split_pairs["source"]) for split, split_pairs in pairs.items()}
-    metrics["skipped"] = skipped
-    metrics["train_target_tokens"] = target_tokens
-    metrics["tokens_per_second"] = round(target_tokens * len(epochs) / sum(e["train_seconds"] for e in epochs), 1)
-    metrics["examples"] = [{"source": source, "reference": reference, "output": output}
-                           for source, reference, output in
-                           list(zip(test["source"], test["target"], predictions))[:NUM_EXAMPLES]]
-    # Covers this invocation; a resumed run adds the epoch time of its earlier invocations.
-    earlier = sum(epoch["epoch_seconds"] for epoch in epochs[: len(val_history)])
-    metrics["wall_time_seconds"] = round(time.perf_counter() - started + earlier, 1)
-    metrics["finished"] = True
-    write_json(metrics_path, metrics)
-    return metrics
+    return training.train(summarizer_task(log), config, verbose=verbose, callbacks=callbacks)

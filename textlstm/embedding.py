@@ -1,4 +1,4 @@
-"""An embedding whose matrix also serves as the output layer (weight tying)."""
+"""An embedding whose matrix also serves as the output layer (weight tying), for both tasks."""
 
 import keras
 from keras import ops

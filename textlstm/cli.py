@@ -1,0 +1,285 @@
+"""The command line: `textlstm VERB ...` (or `python -m textlstm VERB ...`), and `python train.py`.
+
+    textlstm train lm --data data/lm --out runs/lm      # the same as: python train.py lm ...
+    textlstm train summarize --out runs/summarize
+    textlstm predict --model runs/lm "the cook"          # prompts as arguments, --prompts FILE, or stdin
+    textlstm generate --model runs/lm "the cook" --words 30 --temperature 0.8 --top-k 40
+    textlstm summarize --model runs/summarize mails.txt  # one document per line, or --source-field of JSON Lines
+    textlstm evaluate --model runs/lm --data other_corpus.txt
+    textlstm evaluate --model runs/summarize --data ../shared/data/aeslc
+
+Every verb that reads a run (`--model`) takes the task from it, and says so in
+one line when the run is of the other task. Bad input is one `error: ...`
+line on stderr and exit status 2 (1 when training diverged), never a traceback.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from textlstm.config import add_flags
+from textlstm.corpus import as_text
+from textlstm.errors import TrainingDiverged, UsageError
+
+TASKS = ("lm", "summarize")
+
+
+def _formatter(prog):
+    return argparse.HelpFormatter(prog, max_help_position=30, width=120)
+
+
+def add_task_parsers(subparsers):
+    """Adds `lm` and `summarize`, each with one flag per field of its config."""
+    from textlstm.lm.config import LMConfig
+    from textlstm.summarize.config import SummarizeConfig
+
+    lm = subparsers.add_parser(
+        "lm", allow_abbrev=False, help="next-word language model", formatter_class=_formatter,
+        description="Train a next-word language model, report perplexity and export a SavedModel.")
+    add_flags(lm, LMConfig)
+    lm.set_defaults(config_class=LMConfig)
+    summarize = subparsers.add_parser(
+        "summarize", allow_abbrev=False, help="attention encoder-decoder summarizer", formatter_class=_formatter,
+        description="Train a summarizer, report test ROUGE beside the Lead baseline and export a SavedModel.")
+    add_flags(summarize, SummarizeConfig)
+    summarize.set_defaults(config_class=SummarizeConfig)
+
+
+def train(args):
+    """Trains the task in args and prints what it achieved."""
+    settings = {key: value for key, value in vars(args).items() if key not in ("verb", "task", "config_class",
+                                                                                "handler")}
+    config = args.config_class(**settings)
+    if args.task == "lm":
+        from textlstm.lm.train import train_language_model
+
+        metrics = train_language_model(config)
+        print(f"valid perplexity {metrics['valid_perplexity']:.2f}  test perplexity "
+              f"{metrics['test_perplexity']:.2f}  (vocabulary {metrics['vocab_size']}, "
+              f"{metrics['tokens_per_second']:.0f} tokens/s, {metrics['wall_time_seconds']:.0f} s)")
+        for sample in metrics["samples"]:
+            print(f"  {sample['prompt']} | {sample['text']}".replace("\n", " / "))
+    else:
+        from textlstm.summarize.inference import rouge_table
+        from textlstm.summarize.train import train_summarizer
+
+        metrics = train_summarizer(config)
+        print(f"test ROUGE F1 (%) on {metrics['split_sizes']['test']} examples, best epoch "
+              f"{metrics['best_epoch']}, {metrics['wall_time_seconds']:.0f} s:")
+        print(rouge_table(metrics))
+        for example in metrics["examples"]:
+            source = " ".join(example["source"].split())
+            print(f"  source:    {source[:150]}{'...' if len(source) > 150 else ''}")
+            print(f"  reference: {example['reference']}")
+            print(f"  output:    {example['output']}")
+    print(f"run directory: {config.out}")
+
+
+def read_prompts(prompts, path):
+    """Returns the prompts given as arguments, else those in path (one per line), else stdin's lines."""
+    if prompts:
+        return list(prompts)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as file:
+                return [line.rstrip("\n") for line in file if line.strip()]
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read prompts from {path}: {error}") from None
+    return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+
+
+def read_documents(path, field):
+    """Returns the documents in path (or stdin for None / "-"): one per line, or the field of each JSON line.
+
+    Blank lines are documents too (empty ones), so that output line n answers
+    input line n. A field holding a list of strings is joined with spaces.
+    """
+    try:
+        if path and path != "-":
+            with open(path, "rb") as file:
+                content = file.read()
+        else:
+            content = sys.stdin.buffer.read()
+    except OSError as error:
+        raise UsageError(f"cannot read documents from {path}: {error}") from None
+    name = path if path and path != "-" else "standard input"
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        raise UsageError(f"{name} is not UTF-8 text (bad byte at line {line})") from None
+    lines = text.splitlines()
+    if not field:
+        return lines
+    documents = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            documents.append("")
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise UsageError(f"line {number} of {name} is not JSON: {error}") from None
+        if not isinstance(row, dict) or field not in row:
+            fields = ", ".join(row) if isinstance(row, dict) else "none (not an object)"
+            raise UsageError(f"line {number} of {name} has no field {field!r}; its fields are {fields}")
+        documents.append(as_text(row[field]))
+    return documents
+
+
+def usable_prompts(prompts, run):
+    """The prompts the model can read; each other one gets an `error:` line naming it on stderr.
+
+    Returns:
+        (usable prompts, whether any was refused).
+    """
+    from textlstm.lm.inference import check_prompt
+
+    if not prompts:
+        raise UsageError("no prompt given")
+    usable = []
+    for prompt in prompts:
+        try:
+            check_prompt(prompt, run)
+            usable.append(prompt)
+        except UsageError as error:
+            print(f"error: {error}", file=sys.stderr)
+    return usable, len(usable) < len(prompts)
+
+
+def predict(args):
+    from textlstm.lm.inference import predict_next_words
+
+    run = _load(args, "lm", "predict")
+    prompts, refused = usable_prompts(read_prompts(args.prompt, args.prompts), run)
+    if prompts:
+        for prompt, words in zip(prompts, predict_next_words(run, prompts, args.top_k)):
+            print(f"{prompt}\t" + "  ".join(
+                f"{word if word.strip() else repr(word)} {probability:.3f}" for word, probability in words))
+    return 2 if refused else 0
+
+
+def generate(args):
+    from textlstm.lm.inference import generate_text
+
+    run = _load(args, "lm", "generate")
+    prompts, refused = usable_prompts(read_prompts(args.prompt, args.prompts), run)
+    if prompts:
+        texts = generate_text(run, prompts, args.words, args.temperature, args.top_k, args.seed)
+        for prompt, text in zip(prompts, texts):
+            line = f"{prompt} {text}" if text else prompt
+            print(line.replace("\n", " / ") if len(prompts) > 1 else line)
+    return 2 if refused else 0
+
+
+def summarize(args):
+    from textlstm.summarize.inference import summarize_texts
+
+    run = _load(args, "summarize", "summarize")
+    documents = read_documents(args.input, args.source_field)
+    summaries, scores = summarize_texts(run.export, documents, args.beam_size, args.max_len)
+    for summary, score in zip(summaries, scores):
+        print(f"{score:.4f}\t{summary}" if args.scores else summary)
+
+
+def evaluate(args):
+    run = _load(args, None, "evaluate")
+    if run.task == "lm":
+        from textlstm.lm.inference import evaluate_run
+
+        result = evaluate_run(run, args.data, args.split)
+        print(f"perplexity {result['perplexity']:.2f} over {result['tokens']} tokens "
+              f"({result['unknown_tokens']} <unk>)")
+    else:
+        from textlstm.summarize.inference import evaluate_run, rouge_table
+
+        result = evaluate_run(run, args.data, args.split, args.source_field, args.target_field)
+        print(f"ROUGE F1 (%) on {result['examples']} examples ({result['skipped']} skipped)")
+        print(rouge_table(result))
+
+
+def _load(args, task, verb):
+    from textlstm.run import load_run
+
+    run = load_run(args.model)
+    if task:
+        run.require(task, verb)
+    return run
+
+
+def build_parser(prog="textlstm"):
+    parser = argparse.ArgumentParser(prog=prog, description="Train and use textlstm models.", allow_abbrev=False)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    model = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    model.add_argument("--model", required=True, metavar="RUN", help="run directory of a finished train.py run")
+    prompts = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    prompts.add_argument("prompt", nargs="*", help="prompts; with none and no --prompts, one per line of stdin")
+    prompts.add_argument("--prompts", metavar="FILE", help="file with one prompt per line")
+
+    training = verbs.add_parser("train", allow_abbrev=False, help="train a model (the same as python train.py)")
+    add_task_parsers(training.add_subparsers(dest="task", required=True, metavar="TASK"))
+    training.set_defaults(handler=train)
+
+    command = verbs.add_parser("predict", allow_abbrev=False, parents=[model, prompts],
+                               help="language model: likeliest next words")
+    command.add_argument("--top-k", type=int, default=5, help="number of next words to print (default: 5)")
+    command.set_defaults(handler=predict)
+
+    command = verbs.add_parser("generate", allow_abbrev=False, parents=[model, prompts],
+                               help="language model: continue each prompt")
+    command.add_argument("--words", type=int, default=30, help="tokens to generate, 0 to 10000 (default: 30)")
+    command.add_argument("--temperature", type=float, default=1.0, help="0 picks the most likely word (default: 1)")
+    command.add_argument("--top-k", type=int, default=0, help="sample among the k most likely; 0 = all (default: 0)")
+    command.add_argument("--seed", type=int, default=0, help="the same seed gives the same text (default: 0)")
+    command.set_defaults(handler=generate)
+
+    command = verbs.add_parser("summarize", allow_abbrev=False, parents=[model],
+                               help="summarizer: one summary per document")
+    command.add_argument("input", nargs="?", default="-", help="file with one document per line (default: stdin)")
+    command.add_argument("--source-field", help="read JSON Lines and summarize this field of each line")
+    command.add_argument("--beam-size", type=int, help="beam width, 1 to 16 (default: the run's)")
+    command.add_argument("--max-len", type=int, help="most summary tokens, 1 to 200 (default: the run's)")
+    command.add_argument("--scores", action="store_true", help="prefix each summary with its score and a tab")
+    command.set_defaults(handler=summarize)
+
+    command = verbs.add_parser("evaluate", allow_abbrev=False, parents=[model],
+                               help="language model: perplexity on another corpus; summarizer: ROUGE on another set")
+    command.add_argument("--data", required=True, help="a data file (scored whole), a directory or hf:NAME[:CONFIG]")
+    command.add_argument("--split", default="test", help="split of a directory or hub dataset: train, valid "
+                                                         "(validation, dev) or test (default: test)")
+    command.add_argument("--source-field", help="summarizer: column of the documents (default: the run's)")
+    command.add_argument("--target-field", help="summarizer: column of the summaries (default: the run's)")
+    command.set_defaults(handler=evaluate)
+    return parser
+
+
+def run_handler(args):
+    """Runs args.handler; returns the exit status, turning the project's errors into one line on stderr."""
+    try:
+        return args.handler(args) or 0
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as error:
+        print(f"error: training diverged: {error}", file=sys.stderr)
+        return 1
+
+
+def main(argv=None):
+    """`textlstm VERB ...`; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the console
+    return run_handler(build_parser().parse_args(argv))
+
+
+def train_main(argv=None):
+    """`python train.py [lm|summarize] ...`, the task defaulting to lm; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in TASKS + ("-h", "--help"):
+        argv = ["lm"] + argv
+    parser = argparse.ArgumentParser(prog="train.py", description="Train textlstm models. The task defaults to lm.",
+                                     allow_abbrev=False)
+    add_task_parsers(parser.add_subparsers(dest="task", required=True, metavar="TASK"))
+    parser.set_defaults(handler=train)
+    return run_handler(parser.parse_args(argv))

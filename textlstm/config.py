@@ -1,0 +1,139 @@
+"""The settings every training run shares, each with its help text, its range and its default.
+
+A task's config (`LMConfig`, `SummarizeConfig`) is a dataclass that extends
+`TrainConfig`. Each field is also a command-line flag (`max_vocab` is
+`--max-vocab`) and a key of the run's `config.json`, one spelling for all
+three; its help text is written once, in the field's metadata, and `--help`
+shows it.
+"""
+
+import argparse
+import dataclasses
+import math
+
+from textlstm.errors import UsageError
+from textlstm.layers import LAYERS_BY_NAME
+
+
+def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None, default_text=None):
+    """A config field with its help text and the range `validate` checks.
+
+    Args:
+        default: The default value.
+        help: One line for `--help`.
+        choices: The allowed values, if only a few are.
+        minimum, maximum: Inclusive bounds of a number.
+        positive: The number must be above 0.
+        below: Exclusive upper bound of a number.
+        default_text: How `--help` shows the default, where the value alone would mislead.
+    """
+    checks = {"choices": choices, "minimum": minimum, "maximum": maximum, "positive": positive, "below": below}
+    return dataclasses.field(default=default, metadata={"help": help, "default_text": default_text, **checks})
+
+
+def override(config_class, name, default):
+    """The field `name` of config_class with another default, its help and range unchanged."""
+    inherited = {field.name: field for field in dataclasses.fields(config_class)}[name]
+    return dataclasses.field(default=default, metadata=inherited.metadata)
+
+
+def flag(name):
+    """The command-line spelling of a field: `max_vocab` -> `max-vocab`."""
+    return name.replace("_", "-")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """What every `train.py` run has: data, run directory, vocabulary, model size, optimizer, clipping.
+
+    Tasks override the defaults (`override`) and add their own fields.
+    """
+
+    data: str = option("", "a directory with train/valid/test files, one data file (cut 90/5/5), or hf:NAME[:CONFIG]")
+    out: str = option("", "run directory; the same command continues an interrupted run")
+    max_vocab: int = option(10000, "largest vocabulary, special tokens included; 0 means no limit", minimum=0)
+    min_count: int = option(1, "words seen fewer times in training become <unk>", minimum=1)
+    cell: str = option("lstm", "recurrent layer", choices=tuple(LAYERS_BY_NAME))
+    num_layers: int = option(1, "number of stacked recurrent layers", minimum=1)
+    units: int = option(128, "size of each recurrent layer's state", minimum=1)
+    embedding_dim: int = option(128, "size of the word vectors", minimum=1)
+    dropout: float = option(0.0, "dropout on the embeddings, between layers and before the output layer", minimum=0,
+                            below=1)
+    tie_weights: bool = option(False, "share one matrix between the embedding and the output layer")
+    batch_size: int = option(32, "examples (language model: contiguous token streams) per training step", minimum=1)
+    optimizer: str = option("adam", "optimizer", choices=("sgd", "adam"))
+    lr: float = option(0.001, "initial learning rate", positive=True)
+    epochs: int = option(10, "maximum number of passes over the training data", minimum=1)
+    patience: int = option(3, "stop after this many epochs without validation improvement; 0 never stops early",
+                           minimum=0)
+    clipnorm: float = option(0.0, "clip each gradient tensor to this norm on its own; 0 is off", minimum=0)
+    global_clipnorm: float = option(None, "clip all gradients together to this global norm; 0 is off", minimum=0)
+    seed: int = option(1, "random seed for initialization, dropout and the order of the examples", minimum=0,
+                       maximum=2**32 - 1)
+    export: str = option("", "SavedModel directory; empty means saved_model/ in the run directory")
+    overwrite: bool = option(False, "replace the run in --out (only ever a textlstm run) instead of refusing")
+
+    # The global norm used when neither clipping flag is given; a task sets its own.
+    default_global_clipnorm = 1.0
+
+    def __post_init__(self):
+        # The two clipping flags exclude each other only when both are given: --clipnorm alone turns the
+        # global default off.
+        if self.global_clipnorm is None:
+            self.global_clipnorm = 0.0 if self.clipnorm else self.default_global_clipnorm
+
+    def validate(self):
+        """Raises `UsageError` naming the first setting that is out of range (nothing is written before)."""
+        for field in dataclasses.fields(self):
+            check_field(field, getattr(self, field.name))
+        if self.clipnorm and self.global_clipnorm:
+            raise UsageError("use clipnorm or global-clipnorm, not both. "
+                             f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
+
+
+def check_field(field, value):
+    """Raises `UsageError` if value breaks the range in the field's metadata."""
+    checks, name = field.metadata, flag(field.name)
+    if checks.get("choices") and value not in checks["choices"]:
+        raise UsageError(f"{name} must be one of {', '.join(checks['choices'])}. Received: {name}={value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    kind = "an integer" if isinstance(value, int) else "a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number. Received: {name}={value}")
+    if checks.get("positive") and not value > 0:
+        raise UsageError(f"{name} must be positive. Received: {name}={value}")
+    minimum, maximum, below = checks.get("minimum"), checks.get("maximum"), checks.get("below")
+    if below is not None and not (value < below and (minimum is None or value >= minimum)):
+        interval = f"[{minimum}, {below})" if minimum is not None else f"(0, {below})"
+        raise UsageError(f"{name} must be in {interval}. Received: {name}={value}")
+    if minimum is not None and value < minimum:
+        if minimum == 1 and isinstance(value, int):
+            raise UsageError(f"{name} must be a positive integer. Received: {name}={value}")
+        raise UsageError(f"{name} must be {kind} >= {minimum}. Received: {name}={value}")
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{name} must be {kind} <= {maximum}. Received: {name}={value}")
+
+def add_flags(parser, config_class):
+    """Adds one flag per field of config_class to an argparse parser, with the field's help and default."""
+    defaults = config_class()
+    for field in dataclasses.fields(config_class):
+        default = getattr(defaults, field.name)
+        shown = field.metadata.get("default_text") or repr(default)
+        help_text = field.metadata["help"]
+        choices = field.metadata.get("choices")
+        metavar = "{" + ",".join(choices) + "}" if choices else field.name.split("_")[-1].upper()
+        if field.type is bool:
+            parser.add_argument(f"--{flag(field.name)}", action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{help_text} (default: {default})")
+        else:
+            if field.name == "global_clipnorm":  # None until resolved by __post_init__
+                default, shown = None, f"{config_class.default_global_clipnorm}, or 0 with --clipnorm"
+            parser.add_argument(f"--{flag(field.name)}", type=field.type, default=default, metavar=metavar,
+                                help=f"{help_text} (default: {shown})")
+
+
+def config_from(values, config_class):
+    """A config_class from a run's config.json values; keys it does not know (such as `task`) are left out."""
+    names = {field.name for field in dataclasses.fields(config_class)}
+    return config_class(**{key: value for key, value in values.items() if key in names})

@@ -1,0 +1,287 @@
+"""Corpora for every task: train / valid / test splits read through `datasets`.
+
+`--data` is a directory of split files, one data file (cut into splits), or
+`hf:NAME[:CONFIG]` for a Hugging Face hub dataset. Text files are read as
+lines; JSON Lines, JSON, CSV, TSV and Parquet files as rows of columns. A
+column may hold a list of strings (SciTLDR's sentences, several reference
+summaries): `as_text` joins such a list with spaces and `as_references`
+keeps its items apart.
+"""
+
+import json
+import os
+import re
+import socket
+import urllib.parse
+
+import numpy as np
+
+from textlstm.errors import UsageError
+
+SPLITS = ("train", "valid", "test")
+# How split files and hub splits may be named, and which split each name is.
+SPLIT_NAMES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
+# A corpus without valid and test splits is cut: the first 90% of rows train, then 5% valid and 5% test.
+FRACTIONS = (0.9, 0.05, 0.05)
+# File extension -> (`datasets` builder, its extra arguments), for files read as rows of columns.
+FORMATS = {".jsonl": ("json", {}), ".json": ("json", {}), ".csv": ("csv", {}), ".tsv": ("csv", {"delimiter": "\t"}),
+           ".parquet": ("parquet", {})}
+HUB_PROBE_SECONDS = 5
+
+
+def split_name(name):
+    """The split a name stands for: "validation" and "dev" are "valid".
+
+    Raises:
+        UsageError: The name is none of train, valid (validation, dev), test.
+
+    Example:
+
+    >>> split_name("validation")
+    'valid'
+    """
+    if name not in SPLIT_NAMES:
+        raise UsageError(f"split must be train, valid (or validation, dev) or test. Received: split={name!r}")
+    return SPLIT_NAMES[name]
+
+
+def find_split_files(directory):
+    """Returns {split: path} for the train / valid / test files of a directory.
+
+    Accepts `train.txt`, `ptb.train.txt`, `wiki.valid.tokens`, `dev.jsonl`
+    and the like: a file whose name has a split name as a dot-, dash- or
+    underscore-separated part.
+    """
+    found = {}
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):
+            continue
+        parts = [part for part in re.split(r"[._-]", name.lower()) if part in SPLIT_NAMES]
+        if parts and SPLIT_NAMES[parts[0]] not in found:
+            found[SPLIT_NAMES[parts[0]]] = path
+    if "train" not in found:
+        raise UsageError(f"data directory {directory} has no training file "
+                         "(train.txt, ptb.train.txt, train.jsonl, ...)")
+    missing = [split for split in SPLITS if split not in found]
+    if missing:
+        raise UsageError(f"data directory {directory} has no {' or '.join(missing)} file next to its training file")
+    return found
+
+
+def check_text_file(path):
+    """Raises `UsageError` if path is missing, empty or not UTF-8 (naming the line of the first bad byte)."""
+    if not os.path.isfile(path):
+        raise UsageError(f"data file {path} does not exist")
+    if os.path.getsize(path) == 0:
+        raise UsageError(f"data file {path} is empty")
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(f"data file {path} is not UTF-8 text (bad byte at line {number})") from None
+
+
+def read_file(path, lines=False, split="train"):
+    """Reads one data file into a `datasets.Dataset`.
+
+    Args:
+        path: The file.
+        lines: Read it as text, one row (column `text`) per non-blank line,
+            whatever its extension; otherwise by its extension, as JSON
+            Lines, JSON, CSV, TSV or Parquet.
+        split: The split name `datasets` gives it.
+
+    Raises:
+        UsageError: The file is missing, empty, not UTF-8, of another type,
+            malformed (with the line of the first bad JSON line), or has no rows.
+    """
+    import datasets
+
+    datasets.disable_progress_bars()
+    extension = os.path.splitext(path)[1].lower()
+    if not lines and extension not in FORMATS:
+        raise UsageError(f"data file {path} has an unsupported type; use one of {', '.join(FORMATS)}")
+    if extension == ".parquet" and not lines:
+        if not os.path.isfile(path):
+            raise UsageError(f"data file {path} does not exist")
+    else:
+        check_text_file(path)
+    builder, options = ("text", {}) if lines else FORMATS[extension]
+    try:
+        dataset = datasets.load_dataset(builder, data_files={split: path}, split=split, **options)
+    except Exception as error:  # pyarrow and datasets raise many types; the user needs the message
+        if builder == "json":
+            _raise_first_json_error(path)
+        if "corresponds to no data" in str(error):
+            raise UsageError(f"data file {path} has no rows") from None
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"cannot read data file {path}: {message}") from None
+    if lines:
+        dataset = dataset.filter(lambda row: bool(row["text"].strip()))
+    if not len(dataset):
+        raise UsageError(f"data file {path} has no rows")
+    return dataset
+
+
+def _raise_first_json_error(path):
+    """Raises `UsageError` naming the first line of path that is not JSON (1-based), if there is one."""
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    try:
+        json.loads(text)
+        return  # one JSON document: the trouble is elsewhere
+    except ValueError:
+        pass
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                json.loads(line)
+            except ValueError as error:
+                raise UsageError(f"line {number} of {path} is not JSON: {error}") from None
+
+
+def load_splits(data, lines=False, prepare=None, shuffle_seed=None):
+    """Reads the train / valid / test splits of a corpus.
+
+    Args:
+        data: A directory with train / valid (or validation, dev) / test
+            files, one data file, or `hf:NAME[:CONFIG]`.
+        lines: Read files as text lines (see `read_file`).
+        prepare: Optional function (dataset, source) -> dataset applied to
+            each split before a corpus without valid / test is cut (the
+            language model keeps only its text column this way).
+        shuffle_seed: How a corpus is cut when it has no valid / test split:
+            None takes consecutive rows (a text keeps its order), a seed
+            shuffles the rows first.
+
+    Returns:
+        {split: `datasets.Dataset`} for "train", "valid" and "test".
+    """
+    if data.startswith("hf:"):
+        splits = load_hub_splits(data)
+    elif os.path.isdir(data):
+        splits = {split: read_file(path, lines, split) for split, path in find_split_files(data).items()}
+    elif os.path.exists(data):
+        splits = {"train": read_file(data, lines)}
+    else:
+        raise UsageError(f"data path {data} does not exist")
+    if prepare is not None:
+        splits = {split: prepare(dataset, f"the {split} split of {data}") for split, dataset in splits.items()}
+    if len(splits) < len(SPLITS):
+        cut = cut_into_splits(splits["train"], data, shuffle_seed)
+        splits = {**cut, **{split: dataset for split, dataset in splits.items() if split != "train"}}
+    return splits
+
+
+def cut_into_splits(dataset, source, shuffle_seed=None):
+    """Cuts a dataset (or list) into train / valid / test by `FRACTIONS`.
+
+    Args:
+        dataset: A `datasets.Dataset` or a list.
+        source: What it was read from, for the message.
+        shuffle_seed: None cuts consecutive blocks; a seed shuffles first.
+
+    Example:
+
+    >>> {split: rows for split, rows in cut_into_splits(list(range(20)), "numbers").items()}
+    {'train': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17], 'valid': [18], 'test': [19]}
+    """
+    count = len(dataset)
+    if count < 3:
+        raise UsageError(f"data {source} has {count} non-empty rows; it needs at least 3 to make train, valid "
+                         "and test splits")
+    order = np.arange(count) if shuffle_seed is None else np.random.RandomState(shuffle_seed).permutation(count)
+    valid_start = max(1, int(count * FRACTIONS[0]))
+    test_start = min(max(valid_start + 1, int(count * sum(FRACTIONS[:2]))), count - 1)
+    blocks = {"train": order[:valid_start], "valid": order[valid_start:test_start], "test": order[test_start:]}
+    if isinstance(dataset, list):
+        return {split: [dataset[index] for index in indices] for split, indices in blocks.items()}
+    return {split: dataset.select(indices) for split, indices in blocks.items()}
+
+
+def load_hub_splits(data):
+    """Loads `hf:NAME[:CONFIG]` with `datasets.load_dataset(NAME, CONFIG)`.
+
+    Returns:
+        {split: datasets.Dataset} for the splits found under the names of
+        `SPLIT_NAMES`; "train" is always there, "valid" and "test" may be missing.
+
+    Raises:
+        UsageError: The hub is out of reach (found in a few seconds, not
+            after a minute of retries), or cannot load it, or it has no train split.
+    """
+    import datasets
+
+    datasets.disable_progress_bars()
+    name, _, config = data[3:].partition(":")
+    if not os.path.exists(name):
+        _check_hub_reachable(data)
+    try:
+        loaded = datasets.load_dataset(name, config or None)
+    except Exception as error:  # the hub raises many types; the user needs the message
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"cannot load Hugging Face dataset {data}: {message}") from None
+    splits = {}
+    for hub_name in loaded:
+        split = SPLIT_NAMES.get(hub_name)
+        if split and split not in splits:
+            splits[split] = loaded[hub_name]
+    if "train" not in splits:
+        raise UsageError(f"dataset {data} has no train split. Received: splits {list(loaded)}")
+    return splits
+
+
+def _check_hub_reachable(data):
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+        return  # datasets reads its local cache and says what is missing
+    endpoint = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as error:
+        raise UsageError(f"cannot load Hugging Face dataset {data}: the hub {endpoint.hostname} is out of reach "
+                         f"({error.strerror or error}); for a dataset already in the cache, set HF_HUB_OFFLINE=1"
+                         ) from None
+
+
+def text_columns(dataset):
+    """The columns of a dataset that hold strings or lists of strings."""
+    import datasets
+
+    def is_text(feature):
+        if isinstance(feature, datasets.Value):
+            return feature.dtype in ("string", "large_string")
+        if isinstance(feature, (datasets.Sequence, datasets.LargeList)):
+            return is_text(feature.feature)
+        return isinstance(feature, list) and len(feature) == 1 and is_text(feature[0])
+
+    return [name for name, feature in dataset.features.items() if is_text(feature)]
+
+
+def as_text(value):
+    """A column value as one string: a list (of sentences) joined with spaces, None as "".
+
+    Example:
+
+    >>> as_text(["Hi team.", "The review moved."]), as_text(None)
+    ('Hi team. The review moved.', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(text for text in (as_text(item) for item in value) if text)
+    return value if isinstance(value, str) else str(value)
+
+
+def as_references(value):
+    """A column value as a list of non-empty strings: a list's items apart, a string alone.
+
+    Example:
+
+    >>> as_references(["tldr one", "", "tldr two"]), as_references("a subject")
+    (['tldr one', 'tldr two'], ['a subject'])
+    """
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [text for text in (as_text(item) for item in items) if text.strip()]

@@ -1,0 +1,52 @@
+"""What both tasks' SavedModels share: the vocabulary as a lookup table, and writing without losing the old one.
+
+A SavedModel is written into a temporary directory next to its destination
+(named `.NAME.partial-PID` and holding a marker file while it is written),
+then renamed into place, so an earlier export is replaced only by a
+complete one. A partial directory left by a killed run is recognised by its
+marker and removed by the next export to the same place.
+"""
+
+import glob
+import os
+import shutil
+
+import tensorflow as tf
+
+from textlstm.files import replace_directory
+from textlstm.run import check_export_path
+
+PARTIAL_MARKER = ".textlstm-partial-export"
+
+
+def vocabulary_table(vocab):
+    """A `tf.lookup.StaticHashTable` from token strings to int64 ids, `<unk>`'s id for unknown tokens."""
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(vocab.tokens), tf.range(len(vocab), dtype=tf.int64)),
+        default_value=vocab.unk_id,
+    )
+
+
+def write_saved_model(path, save):
+    """Writes a SavedModel to path through a temporary directory beside it.
+
+    Args:
+        path: Destination directory; an earlier SavedModel there is replaced
+            only once the new one is complete.
+        save: Function of a directory that writes the SavedModel into it.
+    """
+    check_export_path(path)
+    path = os.path.abspath(path)
+    parent, name = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    for stale in glob.glob(os.path.join(parent, f".{glob.escape(name)}.partial-*")):
+        if os.path.isfile(os.path.join(stale, PARTIAL_MARKER)):
+            shutil.rmtree(stale)
+    temporary = os.path.join(parent, f".{name}.partial-{os.getpid()}")
+    os.makedirs(temporary)
+    marker = os.path.join(temporary, PARTIAL_MARKER)
+    with open(marker, "w", encoding="utf-8") as file:
+        file.write("a SavedModel being written by textlstm; removed once it is complete\n")
+    save(temporary)
+    replace_directory(temporary, path)
+    os.remove(os.path.join(path, PARTIAL_MARKER))
