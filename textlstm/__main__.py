@@ -6,6 +6,9 @@
     python -m textlstm summarize --model runs/summarize mails.txt > subjects.txt
     python -m textlstm summarize --model runs/summarize --field email_body < mails.jsonl
     python -m textlstm evaluate --model runs/summarize --data ../shared/data/aeslc
+    python -m textlstm inspect --model runs/lm --text "the cook boils the rice ." --out report.html
+    python -m textlstm memory-task adding --cell lstm --length 100 --out runs/adding
+    python -m textlstm gradient-flow --cells simple,gru,lstm --length 100 --out runs/gradient-flow
 
 `predict` and `generate` read prompts from the command line, from `--prompts FILE`
 (one per line) or, with neither, from standard input.
@@ -16,6 +19,7 @@ import json
 import sys
 
 from textlstm.errors import UsageError
+from textlstm.memory import commands as memory_commands
 
 
 def read_prompts(prompts, path):
@@ -103,6 +107,9 @@ def build_parser():
     summarize.add_argument("--max-len", type=int, help="most summary tokens (default: the run's)")
     summarize.add_argument("--scores", action="store_true", help="prefix each summary with its score and a tab")
     summarize.add_argument("input", nargs="?", default="-", help="file with one document per line (default: stdin)")
+
+    for name, (help_text, add_arguments, _) in memory_commands.VERBS.items():
+        add_arguments(commands.add_parser(name, help=help_text, description=help_text))
     return parser
 
 
@@ -113,7 +120,9 @@ def main(argv=None):
     from textlstm.summarize import inference as summarize_inference
 
     try:
-        if args.command == "summarize":
+        if args.command in memory_commands.VERBS:
+            memory_commands.VERBS[args.command][2](args)
+        elif args.command == "summarize":
             for name in ("beam_size", "max_len"):
                 value = getattr(args, name)
                 if value is not None and value < 1:
