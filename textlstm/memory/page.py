@@ -187,6 +187,20 @@ function heatMap(layer, q, state, onPick) {
   context.strokeStyle = "#111";
   context.lineWidth = 1.5;
   context.strokeRect(0.75, state.unit * cellHeight - 0.75, canvas.width - 1.5, cellHeight + 1.5);
+  const wrapper = el("div", { class: "heat" }, canvas);
+  if (cellWidth >= 9) {  // room for the tokens under their columns
+    const labels = el("canvas", { width: canvas.width, height: 64 }), pen = labels.getContext("2d");
+    pen.font = "11px ui-monospace, Menlo, Consolas, monospace";
+    pen.fillStyle = "#5b6670";
+    layer.tokens.forEach((token, t) => {
+      pen.save();
+      pen.translate(t * cellWidth + cellWidth / 2 + 4, 4);
+      pen.rotate(Math.PI / 2);
+      pen.fillText(shown(token).slice(0, 9), 0, 0);
+      pen.restore();
+    });
+    wrapper.append(labels);
+  }
   const readout = el("div", { class: "readout", text: `unit ${state.unit} outlined; hover for values, click to pick a unit` });
   canvas.addEventListener("mousemove", (event) => {
     const box = canvas.getBoundingClientRect();
@@ -198,7 +212,7 @@ function heatMap(layer, q, state, onPick) {
     const u = Math.floor((event.clientY - canvas.getBoundingClientRect().top) / cellHeight);
     if (u >= 0 && u < units) onPick(u);
   });
-  return [el("div", { class: "heat" }, canvas), readout, legend(scale)];
+  return [wrapper, readout, legend(scale)];
 }
 
 function saturationPlots(layer, state, onPick) {
