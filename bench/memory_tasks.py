@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from textlstm.files import write_atomically, write_json  # noqa: E402
 from textlstm.layers import LAYERS_BY_NAME  # noqa: E402
+from textlstm.memory.figures import pyplot  # noqa: E402
 from textlstm.memory.tasks import MemoryTaskConfig, train_memory_task  # noqa: E402
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
@@ -70,35 +71,33 @@ def first_step_below(curve, key, threshold):
     return steps[0] if steps else None
 
 
+def adding_cell(metrics):
+    solved = first_step_below(metrics["curve"], "test_mse", SOLVED_MSE)
+    return f"{metrics['test_mse']:.4f}" + (f" ({solved})" if solved else "")
+
+
+def copy_cell(metrics):
+    return f"{metrics['test_loss']:.4f} / {metrics['baseline_loss']:.4f} / {metrics['test_accuracy']:.3f}"
+
+
+def task_table(runs, cells, task, heading, cell_text):
+    """A Markdown table of one task: a row per cell, a column per T, `cell_text(metrics)` in each ('-' if not run)."""
+    lines = [heading, "", "| cell | " + " | ".join(f"T = {length} ({STEPS[task, length]} steps)"
+                                                for length in LENGTHS[task]) + " |",
+             "|---|" + "---|" * len(LENGTHS[task])]
+    for cell in cells:
+        row = [cell_text(runs[task, cell, length]) if (task, cell, length) in runs else "-" for length in LENGTHS[task]]
+        lines.append(f"| {cell} | " + " | ".join(row) + " |")
+    return lines
+
+
 def table(runs, cells):
     """The Markdown tables of the grid: adding MSE and copy loss / accuracy per cell and T."""
-    lines = ["Adding problem, test MSE after training (baseline 0.167; in brackets the first evaluated step "
-             f"below {SOLVED_MSE}, every 250 steps):", "",
-             "| cell | " + " | ".join(f"T = {length} ({STEPS['adding', length]} steps)"
-                                    for length in LENGTHS["adding"]) + " |",
-             "|---|" + "---|" * len(LENGTHS["adding"])]
-    for cell in cells:
-        row = []
-        for length in LENGTHS["adding"]:
-            metrics = runs.get(("adding", cell, length))
-            if metrics is None:
-                row.append("-")
-                continue
-            solved = first_step_below(metrics["curve"], "test_mse", SOLVED_MSE)
-            row.append(f"{metrics['test_mse']:.4f}" + (f" ({solved})" if solved else ""))
-        lines.append(f"| {cell} | " + " | ".join(row) + " |")
-    lines += ["", "Copy memory, test cross-entropy per step (baseline 10 log 8 / (T + 20)) and accuracy on the "
-              "10 copied symbols (chance 0.125):", "",
-              "| cell | " + " | ".join(f"T = {length} ({STEPS['copy', length]} steps): loss / baseline / accuracy"
-                                     for length in LENGTHS["copy"]) + " |",
-              "|---|" + "---|" * len(LENGTHS["copy"])]
-    for cell in cells:
-        row = []
-        for length in LENGTHS["copy"]:
-            metrics = runs.get(("copy", cell, length))
-            row.append("-" if metrics is None else f"{metrics['test_loss']:.4f} / {metrics['baseline_loss']:.4f} / "
-                                                   f"{metrics['test_accuracy']:.3f}")
-        lines.append(f"| {cell} | " + " | ".join(row) + " |")
+    every = MemoryTaskConfig().eval_every
+    lines = task_table(runs, cells, "adding", "Adding problem, test MSE after training (baseline 0.167; in brackets the "
+                       f"first evaluated step below {SOLVED_MSE}, evaluated every {every} steps):", adding_cell)
+    lines += [""] + task_table(runs, cells, "copy", "Copy memory, test cross-entropy per step / the baseline "
+                               "10 log 8 / (T + 20) / accuracy on the 10 copied symbols (chance 0.125):", copy_cell)
     seconds = sum(metrics["train_seconds"] for metrics in runs.values())
     lines += ["", f"{len(runs)} runs, {seconds / 60:.0f} minutes of training in all (evaluation not counted)."]
     return "\n".join(lines)
@@ -106,11 +105,7 @@ def table(runs, cells):
 
 def plot(runs, cells, path):
     """Error against T per cell: adding MSE / baseline and copy loss / baseline, log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for axis, task, key, baseline in ((axes[0], "adding", "test_mse", "baseline_mse"),
                                       (axes[1], "copy", "test_loss", "baseline_loss")):

@@ -164,6 +164,7 @@ function textView(layer, q, u, unknown) {
                               title: `#${t} ${token}: ${fmt(values[t])}` + (unknown.has(t) ? " (read as <unk>)" : "") });
     span.style.background = css(rgb);
     span.style.color = ink(rgb);
+    if (token === "<bos>" && t > 0) box.append(el("br"));  // a decoder's next summary
     box.append(span);
     if (token === "<eos>") box.append(el("br"));
   });
@@ -346,7 +347,6 @@ function attentionSection(example, number) {
 
 const app = document.getElementById("app");
 const unknown = new Set(DATA.unknown || []);
-for (const layer of DATA.layers)
-  app.append(layerSection(layer, layer.tokens === DATA.tokens || DATA.kind === "language_model" ? unknown : new Set()));
 (DATA.examples || []).forEach((example, index) => app.append(attentionSection(example, index + 1)));
+for (const layer of DATA.layers) app.append(layerSection(layer, DATA.kind === "language_model" ? unknown : new Set()));
 """
