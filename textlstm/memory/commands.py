@@ -81,7 +81,7 @@ def run_inspect(args, log=print):
             layer["top_contexts"] = {name: traces.top_contexts(values) for name, values in layer["values"].items()}
     for note in notes:
         log(f"note: {note}")
-    report.write_report(data, args.out, title=os.path.abspath(args.model), notes=notes)
+    report.write_report(data, args.out, title=args.model, notes=notes)
     paths = [args.out] + (figures.write_figures(data, args.out) if args.png else [])
     for path in paths:
         log(f"wrote {path}")

@@ -29,7 +29,7 @@ section { border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px;
 .legend { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; color: var(--muted); }
 .legend canvas { border: 1px solid var(--line); }
 .text { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 14px; line-height: 1.9; margin: 10px 0;
-        max-height: 320px; overflow-y: auto; padding: 6px 4px; }
+        max-height: 250px; overflow-y: auto; padding: 6px 4px; }
 .tok { padding: 2px 3px; margin: 0 1px; border-radius: 3px; white-space: pre; cursor: default; }
 .tok.unk { text-decoration: underline dotted; }
 .tok.mark { outline: 2px solid var(--ink); }
