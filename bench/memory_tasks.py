@@ -94,8 +94,8 @@ def task_table(runs, cells, task, heading, cell_text):
 def table(runs, cells):
     """The Markdown tables of the grid: adding MSE and copy loss / accuracy per cell and T."""
     every = MemoryTaskConfig().eval_every
-    lines = task_table(runs, cells, "adding", "Adding problem, test MSE after training (baseline 0.167; in brackets the "
-                       f"first evaluated step below {SOLVED_MSE}, evaluated every {every} steps):", adding_cell)
+    lines = task_table(runs, cells, "adding", "Adding problem, test MSE after training (baseline 0.167; in brackets "
+                       f"the first evaluated step below {SOLVED_MSE}, evaluated every {every} steps):", adding_cell)
     lines += [""] + task_table(runs, cells, "copy", "Copy memory, test cross-entropy per step / the baseline "
                                "10 log 8 / (T + 20) / accuracy on the 10 copied symbols (chance 0.125):", copy_cell)
     seconds = sum(metrics["train_seconds"] for metrics in runs.values())

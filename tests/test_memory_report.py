@@ -155,7 +155,8 @@ def test_summarizer_trace_puts_the_backward_layer_in_reading_order_and_shows_att
         assert example["summary"][-1] == "<eos>"
         assert len(example["p_gen"]) == len(example["summary"]) and all(0 < p < 1 for p in example["p_gen"])
     decoder = data["layers"][2]
-    assert decoder["tokens"][0] == "<bos>" and len(decoder["tokens"]) == sum(len(e["summary"]) for e in data["examples"])
+    assert decoder["tokens"][0] == "<bos>"
+    assert len(decoder["tokens"]) == sum(len(example["summary"]) for example in data["examples"])
     page = report.render(data, "run")
     assert embedded_data(page)["examples"][0]["source"][:2] == ["hi", "anna"]
 

@@ -15,7 +15,7 @@ from textlstm.errors import UsageError
 
 INSPECT_HELP = "write an HTML report of what each recurrent layer of a run does over a text"
 MEMORY_TASK_HELP = "train a cell on the adding or copy problem (Arjovsky et al. 2016); writes OUT/metrics.json"
-GRADIENT_FLOW_HELP = "measure ‖∂L_T/∂h_t‖ against T − t at initialization and after training on the adding problem"
+GRADIENT_FLOW_HELP = "measure ‖∂L_T/∂h_t‖ against T − t, at initialization and trained on the adding problem"
 
 
 def _load_run(run_dir):

@@ -95,7 +95,7 @@ def measure_gradient_flow(cells, length, steps=1000, units=128, seed=1, log=prin
                 model, metrics = train_memory_task(config, log=None)
                 log(f"{cell}: test MSE {metrics['test_mse']:.4f} after {steps} steps (baseline 0.167)")
             norms = gradient_norms(model, inputs, targets)
-            log(f"{cell} {stage}: ‖∂L/∂h_t‖ {norms[-1]:.3g} at T − t = 0, {norms[0]:.3g} at T − t = {length - 1}")
+            log(f"{cell} {stage}: ‖∂L/∂h_t‖ {norms[-1]:.3g} at T − t = 0, {norms[0]:.3g} at {length - 1}")
             rows += [{"cell": cell, "distance": length - 1 - step, "grad_norm": float(norm), "stage": stage}
                      for step, norm in enumerate(norms)]
     return rows

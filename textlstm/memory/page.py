@@ -36,7 +36,8 @@ section { border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px;
 .row { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .heat { overflow-x: auto; max-width: 100%; border: 1px solid var(--line); }
 .heat canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
-.readout { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; color: var(--muted); min-height: 18px; }
+.readout { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; color: var(--muted);
+           min-height: 18px; }
 .panels { display: flex; flex-wrap: wrap; gap: 10px; }
 .panels svg { background: #fff; }
 .panels svg circle { cursor: pointer; }
@@ -49,6 +50,7 @@ table.attention thead th { writing-mode: vertical-rl; transform: rotate(180deg);
                            vertical-align: bottom; }
 table.attention td { width: 16px; height: 16px; padding: 0; border: 1px solid #fff; }
 table.attention td.pgen { width: 110px; border: 0; padding-left: 8px; color: var(--muted); }
+table.attention thead th.pgen { writing-mode: horizontal-tb; transform: none; text-align: left; padding-left: 8px; }
 .bar { display: inline-block; height: 10px; background: #4d7ea8; vertical-align: middle; margin-right: 4px; }
 .scroll { overflow-x: auto; }
 """
@@ -161,7 +163,8 @@ function textView(layer, q, u, unknown) {
   layer.tokens.forEach((token, t) => {
     const rgb = colour(values[t], scale);
     const span = el("span", { class: "tok" + (unknown.has(t) ? " unk" : ""), text: shown(token),
-                              title: `#${t} ${token}: ${fmt(values[t])}` + (unknown.has(t) ? " (read as <unk>)" : "") });
+                              title: `#${t} ${token}: ${fmt(values[t])}` +
+                                     (unknown.has(t) ? " (read as <unk>)" : "") });
     span.style.background = css(rgb);
     span.style.color = ink(rgb);
     if (token === "<bos>" && t > 0) box.append(el("br"));  // a decoder's next summary
@@ -202,10 +205,12 @@ function heatMap(layer, q, state, onPick) {
     });
     wrapper.append(labels);
   }
-  const readout = el("div", { class: "readout", text: `unit ${state.unit} outlined; hover for values, click to pick a unit` });
+  const readout = el("div", { class: "readout",
+                              text: `unit ${state.unit} outlined; hover for values, click to pick a unit` });
   canvas.addEventListener("mousemove", (event) => {
     const box = canvas.getBoundingClientRect();
-    const t = Math.floor((event.clientX - box.left) / cellWidth), u = Math.floor((event.clientY - box.top) / cellHeight);
+    const t = Math.floor((event.clientX - box.left) / cellWidth);
+    const u = Math.floor((event.clientY - box.top) / cellHeight);
     if (t >= 0 && t < tokens && u >= 0 && u < units)
       readout.textContent = `unit ${u} · token #${t} "${layer.tokens[t]}" · ${q} = ${fmt(value(layer, q, t, u))}`;
   });
@@ -226,9 +231,11 @@ function saturationPlots(layer, state, onPick) {
     const x = (v) => pad + v * size, y = (v) => 18 + (1 - v) * size;
     plot.append(svg("rect", { x: pad, y: 18, width: size, height: size, fill: "#f6f8fa", stroke: "#d9dee3" }));
     plot.append(svg("line", { x1: x(0), y1: y(1), x2: x(1), y2: y(0), stroke: "#c3c9cf", "stroke-dasharray": "4 3" }));
-    const title = svg("text", { x: pad + size / 2, y: 12, "text-anchor": "middle", "font-size": 13, "font-weight": 600 });
+    const title = svg("text", { x: pad + size / 2, y: 12, "text-anchor": "middle", "font-size": 13,
+                                "font-weight": 600 });
     title.textContent = `${gate} gate`;
-    const xLabel = svg("text", { x: pad + size / 2, y: size + 48, "text-anchor": "middle", "font-size": 11, fill: "#5b6670" });
+    const xLabel = svg("text", { x: pad + size / 2, y: size + 48, "text-anchor": "middle", "font-size": 11,
+                                 fill: "#5b6670" });
     xLabel.textContent = "fraction < 0.1 →";
     const yLabel = svg("text", { x: 12, y: 18 + size / 2, "text-anchor": "middle", "font-size": 11, fill: "#5b6670",
                                  transform: `rotate(-90 12 ${18 + size / 2})` });
@@ -244,7 +251,8 @@ function saturationPlots(layer, state, onPick) {
       if (u === state.unit) return;
       const dot = svg("circle", { cx: x(l), cy: y(right[u]), r: 3, fill: "#2166ac", "fill-opacity": 0.55 });
       const tip = svg("title", {});
-      tip.textContent = `unit ${u}: < 0.1 in ${(100 * l).toFixed(0)}%, > 0.9 in ${(100 * right[u]).toFixed(0)}% of tokens`;
+      tip.textContent = `unit ${u}: < 0.1 in ${(100 * l).toFixed(0)}%, ` +
+                        `> 0.9 in ${(100 * right[u]).toFixed(0)}% of tokens`;
       dot.append(tip);
       dot.addEventListener("click", () => onPick(u));
       plot.append(dot);
@@ -290,7 +298,8 @@ function layerSection(layer, unknown) {
   const pick = (u) => { state.unit = clamp(u, 0, units - 1); unitInput.value = state.unit; draw(); };
   select.addEventListener("change", () => { state.q = select.value; draw(); });
   unitInput.addEventListener("change", () => pick(parseInt(unitInput.value, 10) || 0));
-  const previous = el("button", { text: "◀", title: "previous unit" }), next = el("button", { text: "▶", title: "next unit" });
+  const previous = el("button", { text: "◀", title: "previous unit" });
+  const next = el("button", { text: "▶", title: "next unit" });
   previous.addEventListener("click", () => pick(state.unit - 1));
   next.addEventListener("click", () => pick(state.unit + 1));
   const total = layer.units_total ? ` (first ${units} of ${layer.units_total} shown)` : "";
@@ -303,11 +312,14 @@ function layerSection(layer, unknown) {
     select.value = state.q;
     meaning.textContent = MEANING[state.q] || "";
     body.replaceChildren();
-    body.append(el("h3", { text: `text coloured by unit ${state.unit}'s ${state.q}` }), ...textView(layer, state.q, state.unit, unknown));
+    body.append(el("h3", { text: `text coloured by unit ${state.unit}'s ${state.q}` }),
+                ...textView(layer, state.q, state.unit, unknown));
     body.append(el("h3", { text: `${state.q}: units × tokens` }), ...heatMap(layer, state.q, state, pick));
-    body.append(el("h3", { text: "gate saturation, one dot per unit (red: the unit shown)" }), saturationPlots(layer, state, pick));
+    body.append(el("h3", { text: "gate saturation, one dot per unit (red: the unit shown)" }),
+                saturationPlots(layer, state, pick));
     const contexts = contextsView(layer, state.q, state.unit);
-    if (contexts) body.append(el("h3", { text: `where unit ${state.unit}'s ${state.q} is highest (the marked token)` }), contexts);
+    const heading = `where unit ${state.unit}'s ${state.q} is highest (the marked token)`;
+    if (contexts) body.append(el("h3", { text: heading }), contexts);
   }
   draw();
   return section;
@@ -316,13 +328,14 @@ function layerSection(layer, unknown) {
 function attentionSection(example, number) {
   const section = el("section");
   section.append(el("h2", { text: `example ${number}: attention` + (example.p_gen ? " and copying" : "") }));
-  section.append(el("p", { class: "meaning", text: "rows: the summary's tokens as the decoder produced them; columns: the " +
-    "document's tokens; darker = more attention." + (example.p_gen ? " p_gen is the probability of generating the token " +
+  section.append(el("p", { class: "meaning", text: "rows: the summary's tokens as the decoder produced them; " +
+    "columns: the document's tokens; darker = more attention." +
+    (example.p_gen ? " p_gen is the probability of generating the token " +
     "from the vocabulary rather than copying it from the document." : "") }));
   const table = el("table", { class: "attention" });
   const head = el("tr", {}, el("th"));
   for (const token of example.source) head.append(el("th", { text: token }));
-  if (example.p_gen) head.append(el("th", { text: "p_gen" }));
+  if (example.p_gen) head.append(el("th", { class: "pgen", text: "p_gen" }));
   table.append(el("thead", {}, head));
   const rows = el("tbody");
   example.summary.forEach((token, t) => {

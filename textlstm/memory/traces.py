@@ -181,9 +181,9 @@ def trace_summarizer(model, config, vocab, documents):
         summary = [int(index) for index in np.asarray(summary)[0] if index]  # the <eos> became padding
         decoder_input = np.asarray([[vocab.ids[BOS]] + summary], dtype="int32")
         read = vocab.decode(decoder_input[0])
-        for name, side_tokens, values in _seq2seq_layer_traces(model, source, decoder_input):
+        for name, side, values in _seq2seq_layer_traces(model, source, decoder_input):
             entry = per_layer.setdefault(name, {"tokens": [], "values": []})
-            entry["tokens"] += tokens if name.startswith(("encoder", "forward", "backward")) else read
+            entry["tokens"] += tokens if side == "source" else read
             entry["values"].append(values)
         weights, p_gen = model.attention_and_copy(source, decoder_input)
         examples.append({"source": tokens, "summary": vocab.decode(summary) + [EOS],
@@ -232,6 +232,6 @@ def keep_first_units(data, max_values=MAX_VALUES):
         layer["saturation"] = {gate: {side: fractions[:kept] for side, fractions in sides.items()}
                                for gate, sides in layer["saturation"].items()}
         layer["units_total"] = units
-    kept_units = {layer["name"]: layer["values"]["h"].shape[1] for layer in data["layers"]}
-    return (f"the page holds the first units of each layer only ({', '.join(f'{name}: {count}' for name, count in kept_units.items())}),"
-            f" to stay under {max_values:,} values; pass a shorter text to see them all")
+    kept = ", ".join(f"{layer['name']}: {layer['values']['h'].shape[1]}" for layer in data["layers"])
+    return (f"the page holds the first units of each layer only ({kept}), to stay under {max_values:,} values; "
+            "pass a shorter text to see them all")
