@@ -27,10 +27,11 @@ from textlstm.memory.tasks import MemoryTaskConfig, train_memory_task  # noqa: E
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 LENGTHS = {"adding": (50, 100, 200, 400), "copy": (50, 100)}
 # Training steps per (task, T), in the order the grid runs them (the short sequences first, so that a grid cut
-# short still has them). A step's cost grows with T, so longer sequences get fewer steps: the whole grid is about
-# 700,000 (time steps x training steps) per gated cell, about 80 minutes of this 2-core machine for the five cells.
-STEPS = {("adding", 50): 1500, ("adding", 100): 1500, ("copy", 50): 1000, ("copy", 100): 800,
-         ("adding", 200): 750, ("adding", 400): 400}
+# short still has them). A step's cost grows with T, so longer sequences get fewer steps: about 500,000
+# (time steps x training steps) per gated cell. On 2026-12-02, with other jobs keeping this 2-core machine's load
+# at 8-14, a step of the LSTM at T = 50 took about 0.3 s, and the grid about ... (see docs/memory.md).
+STEPS = {("adding", 50): 1500, ("adding", 100): 1000, ("copy", 50): 600, ("copy", 100): 500,
+         ("adding", 200): 500, ("adding", 400): 300}
 # The optimizer comparison: LSTM(128), adding problem at T = 50, batch 64, global norm clipped at 1.
 TUNE_SETTINGS = [("adam", 1e-3), ("adam", 3e-3), ("adam", 1e-2), ("rmsprop", 1e-3), ("rmsprop", 3e-3), ("adam", 3e-2)]
 TUNE_STEPS = 1200

@@ -12,7 +12,6 @@ from textlstm.__main__ import main as use_main
 from textlstm.lm.config import LMConfig
 from textlstm.lm.model import build_language_model
 from textlstm.memory import report, traces
-from textlstm.seq2seq.config import Seq2SeqConfig
 from textlstm.seq2seq.model import build_model
 from textlstm.summarize.config import SummarizeConfig
 from textlstm.vocab import Vocabulary
@@ -129,11 +128,7 @@ def test_top_contexts_are_the_highest_values_of_each_unit():
 
 
 def test_summarizer_trace_puts_the_backward_layer_in_reading_order_and_shows_attention_and_p_gen():
-    keras.utils.set_random_seed(1)
-    words = "hi anna the review moved to friday please confirm".split()
-    vocab = Vocabulary.build([words])
-    config = SummarizeConfig(units=5, embedding_dim=4, bidirectional=True, copy=True, max_len=4)
-    model = build_model(Seq2SeqConfig(vocab_size=len(vocab), units=5, embedding_dim=4, bidirectional=True, copy=True))
+    config, vocab, model = summarizer()
     documents = ["hi anna the review moved to friday", "please confirm the review"]
     data = traces.trace_summarizer(model, config, vocab, documents)
     names = [layer["name"] for layer in data["layers"]]
@@ -161,6 +156,14 @@ def test_summarizer_trace_puts_the_backward_layer_in_reading_order_and_shows_att
     assert embedded_data(page)["examples"][0]["source"][:2] == ["hi", "anna"]
 
 
+def summarizer(bidirectional=True, copy=True):
+    keras.utils.set_random_seed(1)
+    vocab = Vocabulary.build(["hi anna the review moved to friday please confirm".split()])
+    config = SummarizeConfig(units=5, embedding_dim=4, bidirectional=bidirectional, copy=copy, max_len=4)
+    model = build_model(config.model_config(len(vocab)))
+    return config, vocab, model
+
+
 def save_run(directory, config, vocab, model):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / training.CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(config)))
@@ -184,6 +187,20 @@ def test_inspect_command_writes_the_report_the_contexts_and_the_figures(tmp_path
     for name in ("recurrent_1", "recurrent_2"):
         for figure in ("heatmap", "saturation"):
             assert (tmp_path / f"report_{name}_{figure}.png").stat().st_size > 1000
+
+
+def test_inspect_command_reads_a_summarization_run_one_document_per_line(tmp_path):
+    config, vocab, model = summarizer(bidirectional=False, copy=False)
+    run = save_run(tmp_path / "run", config, vocab, model)
+    documents = tmp_path / "mails.txt"
+    documents.write_text("hi anna the review moved to friday\n\nplease confirm\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert use_main(["inspect", "--model", str(run), "--file", str(documents), "--out", str(out)]) == 0
+    data = embedded_data(out.read_text(encoding="utf-8"))
+    assert data["kind"] == "summarization" and len(data["examples"]) == 2
+    assert [layer["name"] for layer in data["layers"]] == ["encoder_0", "decoder_0"]
+    assert data["layers"][0]["tokens"] == "hi anna the review moved to friday <eos> please confirm <eos>".split()
+    assert all(example["p_gen"] is None for example in data["examples"])  # no copying, no p_gen
 
 
 def test_units_are_cut_only_when_the_page_would_be_too_large():
