@@ -20,7 +20,7 @@ import tensorflow as tf
 from textlstm.errors import UsageError
 from textlstm.files import write_atomically
 from textlstm.layers import LAYERS_BY_NAME
-from textlstm.memory.tasks import MemoryTaskConfig, build_task_model, test_set, train_memory_task
+from textlstm.memory.tasks import MemoryTaskConfig, build_task_model, fixed_test_set, train_memory_task
 
 COLUMNS = ("cell", "distance", "grad_norm", "stage")
 MEASURED_SEQUENCES = 64  # test sequences the norms are averaged over
@@ -87,7 +87,7 @@ def measure_gradient_flow(cells, length, steps=1000, units=128, seed=1, log=prin
         config = MemoryTaskConfig(task="adding", cell=cell, length=length, steps=steps, units=units, seed=seed,
                                   eval_every=steps, test_size=MEASURED_SEQUENCES)
         config.validate()
-        inputs, targets = test_set(config)
+        inputs, targets = fixed_test_set(config)
         for stage in ("init", "trained"):
             if stage == "init":
                 model = build_task_model(config)

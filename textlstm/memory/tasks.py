@@ -176,7 +176,7 @@ def build_task_model(config):
     return model
 
 
-def test_set(config):
+def fixed_test_set(config):
     """The fixed test set of a task and length: `(inputs, targets)` of `config.test_size` sequences."""
     return BATCHES[config.task](np.random.default_rng(TEST_SEED), config.test_size, config.length)
 
@@ -227,7 +227,7 @@ def train_memory_task(config, out=None, log=print):
     log = log or (lambda message: None)
     model = build_task_model(config)
     rng = np.random.default_rng([config.seed, 1])  # training batches: a stream apart from the initial weights
-    inputs, targets = test_set(config)
+    inputs, targets = fixed_test_set(config)
     curve = [{"step": 0, **evaluate(model, config, inputs, targets)}]
     train_seconds = 0.0
     for step in range(1, config.steps + 1):
