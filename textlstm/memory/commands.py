@@ -106,24 +106,11 @@ def add_memory_task_arguments(parser):
     from textlstm.memory.tasks import MemoryTaskConfig
 
     defaults = MemoryTaskConfig()
-    parser.add_argument("task", help="adding or copy")
-    helps = {"cell": "recurrent layer: lstm, peephole, coupled, gru or simple",
-             "length": "T: the adding problem's sequence length, the copy problem's delay (at least 2)",
-             "steps": "training steps, each on a freshly generated batch",
-             "batch_size": "sequences per training step",
-             "units": "size of the recurrent state",
-             "optimizer": "adam or rmsprop",
-             "lr": "learning rate",
-             "clipnorm": "clip the global gradient norm to this; 0 = off",
-             "test_size": "sequences in the fixed test set",
-             "eval_every": "steps between evaluations on the test set (the curve in metrics.json)",
-             "seed": "seed of the initial weights and of the training batches"}
-    for field in dataclasses.fields(MemoryTaskConfig):
-        if field.name == "task":
-            continue
+    parser.add_argument("task", help=dataclasses.fields(MemoryTaskConfig)[0].metadata["help"])
+    for field in dataclasses.fields(MemoryTaskConfig)[1:]:
         default = getattr(defaults, field.name)
         parser.add_argument("--" + field.name.replace("_", "-"), type=type(default), default=default,
-                            help=f"{helps[field.name]} (default: {default})")
+                            help=f"{field.metadata['help']} (default: {default})")
     parser.add_argument("--out", required=True, help="directory for metrics.json")
 
 

@@ -109,22 +109,29 @@ def copy_baseline_loss(length):
 BATCHES = {"adding": adding_batch, "copy": copy_batch}
 
 
+def _field(default, help_text):
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass
 class MemoryTaskConfig:
-    """Settings of one memory-task run; each field is also a flag of `python -m textlstm memory-task`."""
+    """Settings of one memory-task run; each field is also a flag of `python -m textlstm memory-task`.
 
-    task: str = "adding"  # adding or copy
-    cell: str = "lstm"  # recurrent layer: lstm, peephole, coupled, gru or simple
-    length: int = 50  # T: sequence length (adding) or delay (copy)
-    steps: int = 2000  # training steps, each on a fresh batch
-    batch_size: int = 64  # sequences per step
-    units: int = 128  # size of the recurrent state
-    optimizer: str = "adam"  # adam or rmsprop
-    lr: float = 0.01  # learning rate: the fastest of those tried on the adding problem (docs/memory.md)
-    clipnorm: float = 1.0  # clip the global gradient norm to this; 0 is off
-    test_size: int = 2000  # sequences in the fixed test set
-    eval_every: int = 250  # steps between evaluations on the test set (the learning curve)
-    seed: int = 1  # seed of the initial weights and the training batches
+    Each field's help text (`dataclasses.fields(MemoryTaskConfig)[n].metadata["help"]`) feeds `--help`.
+    """
+
+    task: str = _field("adding", "adding or copy")
+    cell: str = _field("lstm", "recurrent layer: lstm, peephole, coupled, gru or simple")
+    length: int = _field(50, "T: the adding problem's sequence length, the copy problem's delay (at least 2)")
+    steps: int = _field(2000, "training steps, each on a freshly generated batch")
+    batch_size: int = _field(64, "sequences per training step")
+    units: int = _field(128, "size of the recurrent state")
+    optimizer: str = _field("adam", "adam or rmsprop")
+    lr: float = _field(0.01, "learning rate (the fastest of those tried on the adding problem: docs/memory.md)")
+    clipnorm: float = _field(1.0, "clip the global gradient norm to this; 0 = off")
+    test_size: int = _field(2000, "sequences in the fixed test set")
+    eval_every: int = _field(250, "steps between evaluations on the test set (the curve in metrics.json)")
+    seed: int = _field(1, "seed of the initial weights and of the training batches")
 
     def validate(self):
         """Raises `UsageError` naming the first setting that is out of range."""
