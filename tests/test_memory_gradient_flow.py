@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from textlstm.__main__ import main as use_main
-from textlstm.memory.gradient_flow import COLUMNS, gradient_norms, read_csv
+from textlstm.memory.gradient_flow import COLUMNS, gradient_norms, measure_gradient_flow, read_csv, write_csv
 from textlstm.memory.tasks import MemoryTaskConfig, adding_batch, build_task_model
 
 
@@ -73,6 +73,17 @@ def test_lstm_gradient_norms_match_finite_differences_of_the_total_derivative():
     np.testing.assert_allclose(gradient_norms(model, inputs, targets), expected, rtol=1e-4)
 
 
+def test_gradient_flow_csv_has_the_columns_and_finite_norms_at_every_distance(tmp_path):
+    rows = measure_gradient_flow(["gru"], length=5, steps=1, units=4, log=None)
+    write_csv(rows, tmp_path / "gradient_flow.csv")
+    assert (tmp_path / "gradient_flow.csv").read_text().splitlines()[0] == "cell,distance,grad_norm,stage"
+    assert read_csv(tmp_path / "gradient_flow.csv") == rows  # the norms round-trip exactly
+    for stage in ("init", "trained"):
+        assert sorted(row["distance"] for row in rows if row["stage"] == stage) == list(range(5))
+    assert all(math.isfinite(row["grad_norm"]) and row["grad_norm"] > 0 for row in rows)
+
+
+@pytest.mark.slow
 def test_gradient_flow_command_writes_csv_with_finite_norms_and_a_plot(tmp_path):
     out = tmp_path / "flow"
     assert use_main(["gradient-flow", "--cells", "simple,lstm", "--length", "6", "--steps", "2", "--units", "4",

@@ -76,6 +76,7 @@ def test_memory_task_command_writes_the_metrics(tmp_path, task, keys):
         assert 0 <= metrics["test_accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_memory_task_runs_are_reproducible(tmp_path):
     flags = ["memory-task", "adding", "--cell", "lstm", "--length", "5", "--steps", "2", "--batch-size", "4",
              "--units", "4", "--test-size", "8"]
