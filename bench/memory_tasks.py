@@ -28,8 +28,9 @@ DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 LENGTHS = {"adding": (50, 100, 200, 400), "copy": (50, 100)}
 # Training steps per (task, T), in the order the grid runs them (the short sequences first, so that a grid cut
 # short still has them). A step's cost grows with T, so longer sequences get fewer steps: about 500,000
-# (time steps x training steps) per gated cell. On 2026-12-02, with other jobs keeping this 2-core machine's load
-# at 8-14, a step of the LSTM at T = 50 took about 0.3 s, and the grid about ... (see docs/memory.md).
+# (time steps x training steps) per gated cell. On 2026-12-02, with other jobs keeping this 2-core machine's
+# load at 5-14, the grid took 90 minutes as four processes side by side (`--cells` split), 193 minutes if run
+# one after another.
 STEPS = {("adding", 50): 1500, ("adding", 100): 1000, ("copy", 50): 600, ("copy", 100): 500,
          ("adding", 200): 500, ("adding", 400): 300}
 # The optimizer comparison: LSTM(128), adding problem at T = 50, batch 64, global norm clipped at 1.
