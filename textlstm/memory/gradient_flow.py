@@ -91,7 +91,7 @@ def measure_gradient_flow(cells, length, steps=1000, units=128, seed=1, log=prin
         for stage in ("init", "trained"):
             if stage == "init":
                 model = build_task_model(config)
-            else:
+            else:  # the same seed: training starts from the weights just measured
                 model, metrics = train_memory_task(config, log=None)
                 log(f"{cell}: test MSE {metrics['test_mse']:.4f} after {steps} steps (baseline 0.167)")
             norms = gradient_norms(model, inputs, targets)
