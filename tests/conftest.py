@@ -21,6 +21,16 @@ def _huggingface_cache_in_tmp(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture
+def corpus(tmp_path):
+    """A directory with the tiny language-model corpus of `lm_corpus.write_corpus` (300 training lines)."""
+    from lm_corpus import write_corpus
+
+    directory = tmp_path / "corpus"
+    directory.mkdir()
+    return write_corpus(directory)
+
+
 @pytest.fixture(scope="session")
 def finished_summarize_run(tmp_path_factory):
     """A tiny finished run, trained once per session: (data directory, run directory, what train.py printed)."""

@@ -36,10 +36,8 @@ def test_a_killed_run_continues_from_its_last_epoch_with_its_learning_rate(tmp_p
     assert metrics["finished"]
 
 
-def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, capsys):
-    data = tmp_path / "corpus"
-    data.mkdir()
-    write_corpus(data)
+def test_an_unfinished_run_with_other_settings_is_refused(corpus, tmp_path, capsys):
+    data = corpus
     out = tmp_path / "run"
     config = LMConfig(data=str(data), out=str(out), num_layers=1, units=8, embedding_dim=8, bptt=5, batch_size=4,
                       epochs=2, dropout=0.0, seed=3)  # as tiny_flags
@@ -90,15 +88,12 @@ def test_resume_restores_the_plateau_learning_rate_from_the_optimizer_state(tmp_
 
 
 @pytest.mark.slow
-def test_a_run_killed_during_its_export_finishes_without_training_again(tmp_path):
-    data = tmp_path / "corpus"
-    data.mkdir()
-    write_corpus(data)
+def test_a_run_killed_during_its_export_finishes_without_training_again(corpus, tmp_path):
     out = tmp_path / "run"
-    flags = tiny_flags(data, out)
+    flags = tiny_flags(corpus, out)
     process = start_training(flags)
-    wait_for(process, lambda: any(name.startswith(".saved_model.partial-") for name in os.listdir(out))
-             if out.exists() else False, 240, "export under way")
+    wait_for(process, lambda: out.exists() and any(name.startswith(".saved_model.partial-") for name in os.listdir(out)),
+             240, "export under way")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     trained = json.loads((out / "metrics.json").read_text())
@@ -112,12 +107,9 @@ def test_a_run_killed_during_its_export_finishes_without_training_again(tmp_path
 
 
 @pytest.mark.slow
-def test_two_runs_started_at_once_on_one_directory_one_trains_the_other_is_refused(tmp_path):
-    data = tmp_path / "corpus"
-    data.mkdir()
-    write_corpus(data)
+def test_two_runs_started_at_once_on_one_directory_one_trains_the_other_is_refused(corpus, tmp_path):
     out = tmp_path / "run"
-    processes = [subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *tiny_flags(data, out)], cwd=REPO,
+    processes = [subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *tiny_flags(corpus, out)], cwd=REPO,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = sorted((process.wait(timeout=300), process.stderr.read()) for process in processes)
     assert [status for status, _ in results] == [0, 2], results

@@ -13,7 +13,7 @@ import textlstm
 import train
 from conftest import assert_one_line_error
 from killed_runs import REPO, Interrupt, InterruptAfterEpoch
-from lm_corpus import tiny_flags, write_corpus
+from lm_corpus import tiny_flags
 from textlstm import export as export_module
 from textlstm.callbacks import StopOnNonFinite
 from textlstm.errors import TrainingDiverged
@@ -27,13 +27,6 @@ def strict_json(path):
     def refuse(constant):
         raise ValueError(f"{path} holds {constant}, which is not JSON")
     return json.loads(path.read_text(), parse_constant=refuse)
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    directory = tmp_path / "corpus"
-    directory.mkdir()
-    return write_corpus(directory, train_lines=120, eval_lines=20)
 
 
 def test_overwrite_never_deletes_a_directory_that_is_not_a_run(corpus, tmp_path, capsys):

@@ -7,6 +7,9 @@
     textlstm summarize --model runs/summarize mails.txt  # one document per line, or --source-field of JSON Lines
     textlstm evaluate --model runs/lm --data other_corpus.txt
     textlstm evaluate --model runs/summarize --data ../shared/data/aeslc
+    textlstm inspect --model runs/lm --text "the cook boils the rice ." --out report.html
+    textlstm memory-task adding --cell lstm --length 100 --out runs/adding
+    textlstm gradient-flow --cells simple,gru,lstm --length 100 --out runs/gradient-flow
 
 Every verb that reads a run (`--model`) takes the task from it, and says so in
 one line when the run is of the other task. Bad input is one `error: ...`
@@ -21,6 +24,7 @@ import sys
 from textlstm.config import add_flags
 from textlstm.corpus import as_text
 from textlstm.errors import TrainingDiverged, UsageError
+from textlstm.memory import commands as memory_commands
 
 TASKS = ("lm", "summarize")
 
@@ -251,13 +255,20 @@ def build_parser(prog="textlstm"):
     command.add_argument("--source-field", help="summarizer: column of the documents (default: the run's)")
     command.add_argument("--target-field", help="summarizer: column of the summaries (default: the run's)")
     command.set_defaults(handler=evaluate)
+
+    for name, (help_text, add_arguments, run) in memory_commands.VERBS.items():
+        command = verbs.add_parser(name, allow_abbrev=False, help=help_text, description=help_text,
+                                   formatter_class=_formatter)
+        add_arguments(command)
+        command.set_defaults(handler=run)
     return parser
 
 
 def run_handler(args):
     """Runs args.handler; returns the exit status, turning the project's errors into one line on stderr."""
     try:
-        return args.handler(args) or 0
+        status = args.handler(args)
+        return status if isinstance(status, int) else 0
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

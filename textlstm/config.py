@@ -84,11 +84,16 @@ class TrainConfig:
 
     def validate(self):
         """Raises `UsageError` naming the first setting that is out of range (nothing is written before)."""
-        for field in dataclasses.fields(self):
-            check_field(field, getattr(self, field.name))
+        check_fields(self)
         if self.clipnorm and self.global_clipnorm:
             raise UsageError("use clipnorm or global-clipnorm, not both. "
                              f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
+
+
+def check_fields(config):
+    """Raises `UsageError` if a field of the dataclass config breaks the range in its metadata."""
+    for field in dataclasses.fields(config):
+        check_field(field, getattr(config, field.name))
 
 
 def check_field(field, value):
@@ -114,10 +119,12 @@ def check_field(field, value):
     if maximum is not None and value > maximum:
         raise UsageError(f"{name} must be {kind} <= {maximum}. Received: {name}={value}")
 
-def add_flags(parser, config_class):
-    """Adds one flag per field of config_class to an argparse parser, with the field's help and default."""
+def add_flags(parser, config_class, exclude=()):
+    """Adds one flag per field of config_class (but those named in exclude) to an argparse parser."""
     defaults = config_class()
     for field in dataclasses.fields(config_class):
+        if field.name in exclude:
+            continue
         default = getattr(defaults, field.name)
         shown = field.metadata.get("default_text") or repr(default)
         help_text = field.metadata["help"]
@@ -127,7 +134,7 @@ def add_flags(parser, config_class):
             parser.add_argument(f"--{flag(field.name)}", action=argparse.BooleanOptionalAction, default=default,
                                 help=f"{help_text} (default: {default})")
         else:
-            if field.name == "global_clipnorm":  # None until resolved by __post_init__
+            if default is None:  # global_clipnorm, resolved by TrainConfig.__post_init__
                 default, shown = None, f"{config_class.default_global_clipnorm}, or 0 with --clipnorm"
             parser.add_argument(f"--{flag(field.name)}", type=field.type, default=default, metavar=metavar,
                                 help=f"{help_text} (default: {shown})")

@@ -257,6 +257,32 @@ class Seq2Seq(keras.Model):
         p = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * self._copy_distribution(weights, encoded["source"])
         return ops.log(p + 1e-9)
 
+    def attention_and_copy(self, source, decoder_input):
+        """The attention weights and the copy gate of teacher forcing, in inference mode.
+
+        Args:
+            source: (batch, source_time) ids, padded with 0.
+            decoder_input: (batch, target_time) ids, `<bos>` first.
+
+        Returns:
+            `(weights, p_gen)`: attention weights (batch, target_time,
+            source_time), and p_gen (batch, target_time), the probability
+            of generating rather than copying, or None without `copy`.
+        """
+        encoded = self.encode(source)
+        x = self.embedding(decoder_input)
+        target_mask = ops.not_equal(decoder_input, PAD_ID)
+        for layer, initial_state in zip(self.decoder_layers, encoded["states"]):
+            x, *_ = layer(x, initial_state=initial_state, mask=target_mask)
+        query = x if self.query_projection is None else self.query_projection(x)
+        context, weights = self.attention_layer(
+            [query, encoded["memory"], encoded["keys"]], mask=[None, encoded["source_mask"]],
+            return_attention_scores=True,
+        )
+        if not self.copy:
+            return weights, None
+        return weights, self.copy_gate(ops.concatenate([context, x], axis=-1))[..., 0]
+
     def _copy_distribution(self, weights, source):
         """Attention weights summed per source token id: (batch, target_time, vocab_size)."""
         shape = ops.shape(weights)  # (batch, target_time, source_time)
