@@ -15,17 +15,42 @@ gradient of `h_prev`. After the loop `dU = H_prev^T dZ_h` is one large
 product; `dW`, `db` and `dx` come from autodiff of the projection outside,
 also one large product each.
 
-At the sizes where it ran faster, the products with `U` and `U^T` inside
+At the sizes where that is faster, the products with `U` and `U^T` inside
 the loops are cut into column blocks that run side by side
-(`textlstm.cells.base.column_blocks`).
+(`column_blocks`).
 """
 
 import keras
 import tensorflow as tf
 from tensorflow.python.eager import record as tape_record  # could_possibly_record: is a tape watching?
+from keras import ops
 from keras.src import backend
 
-from textlstm.cells.base import blockwise_matmul, column_blocks, recurrent_product
+# On a 2-core CPU, a (batch, rows) by (rows, columns) product cut into column blocks, whose products run side by
+# side, is faster than one product when the batch is 8 or more and the product has between about 1 and 6 million
+# multiply-adds (batch 20, 200 units and 4 gates: 3.2 million); outside that range, and at batch 1 (a
+# matrix-vector product), one product is as fast or faster. `python bench/recurrent_product.py` measures it.
+BLOCKWISE_MULTIPLY_ADDS = (2**20, 6 * 2**20)
+BLOCKWISE_MIN_BATCH = 8
+
+
+def column_blocks(kernel, batch, count):
+    """`kernel` cut into `count` column blocks if a product of `batch` rows with it is in the range above, else itself.
+
+    `batch` is the static batch size or None (then `kernel` itself).
+    """
+    rows, columns = kernel.shape
+    low, high = BLOCKWISE_MULTIPLY_ADDS
+    if batch is None or batch < BLOCKWISE_MIN_BATCH or count < 2 or not low <= batch * rows * columns <= high:
+        return kernel
+    return ops.split(kernel, [columns * index // count for index in range(1, count)], axis=1)
+
+
+def blockwise_matmul(a, kernel):
+    """`a @ kernel`, block by block if `kernel` is a list of column blocks."""
+    if not isinstance(kernel, (list, tuple)):
+        return ops.matmul(a, kernel)
+    return ops.concatenate([ops.matmul(a, block) for block in kernel], axis=-1)
 
 
 def advance(cell, z_x, z_h, carried, mask_t, recurrent_mask, names, step_weights):
@@ -63,7 +88,9 @@ def run(
     recurrent_kernel = column_blocks(recurrent_kernel, z_x.shape[1], width // units)  # one block per gate
 
     def body(t, carried, records, products):
-        z_h = recurrent_product(carried[0], recurrent_mask, recurrent_kernel, recurrent_bias)
+        h_seen = carried[0] if recurrent_mask is None else carried[0] * recurrent_mask  # recurrent dropout
+        z_h = blockwise_matmul(h_seen, recurrent_kernel)  # h_prev U, as `textlstm.cells.base.recurrent_product`
+        z_h = z_h if recurrent_bias is None else z_h + recurrent_bias
         mask_t = None if mask is None else mask[t]
         carried = advance(cell, z_x[t], z_h, carried, mask_t, recurrent_mask, names, step_weights)
         records = [record.write(t + 1, value) for record, value in zip(records, carried)]
