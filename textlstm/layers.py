@@ -157,9 +157,10 @@ class RecurrentLayer(keras.layers.RNN):
             stop = None if steps is None else start + block
             block_mask = None if mask is None else mask[start:stop]
             z_x = cell.project(sequences[start:stop])  # (block, batch, gates * units): one matrix product
-            h, states = time_loop.with_gradient(
+            loop = time_loop.LoopInputs(
                 cell, z_x, states, recurrent_kernel, recurrent_bias, block_mask, recurrent_mask, step_weights
             )
+            h, states = time_loop.with_gradient(loop)
             outputs.append(h)
         return ops.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0], states
 
@@ -241,8 +242,8 @@ class RecurrentLayer(keras.layers.RNN):
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
         with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
             z_x = cell.project(sequences)
-            kernel = cell.recurrent_product_kernel
-            values, _, _ = time_loop.run(cell, z_x, initial_state, kernel, cell.recurrent_bias, mask, None, names)
+            loop = time_loop.LoopInputs(cell, z_x, initial_state, cell.recurrent_product_kernel, cell.recurrent_bias, mask)
+            values, _, _ = time_loop.run(loop, names)
         values = {name: value.stack()[1:] for name, value in zip(names, values)}
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 
