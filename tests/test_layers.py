@@ -496,6 +496,26 @@ LOOPS = {  # name: (layer, extra arguments); every cell, and GRU's second recurr
 
 
 @pytest.mark.parametrize("name", LOOPS)
+def test_step_sums_z_x_and_z_h_says_whether_the_step_reads_only_their_sum(name):
+    # The time loop's gradient takes d_z_x for d_z_h where a cell says so; here the cell's step says whether it may.
+    layer_class, extra = LOOPS[name]
+    layer = layer_class(UNITS, **extra)
+    layer.build((None, TIME, FEATURES))
+    randomize(layer)
+    cell, random = layer.cell, np.random.RandomState(0)
+    z_x = random.randn(BATCH, cell.gates * UNITS).astype("float32")
+    z_h = random.randn(BATCH, cell.recurrent_product_kernel.shape[1]).astype("float32")
+    states = [random.randn(BATCH, UNITS).astype("float32") for _ in cell.state_names]
+    if z_x.shape != z_h.shape:  # a GRU without reset_after: no sum
+        assert not cell.step_sums_z_x_and_z_h
+        return
+    shift = random.randn(*z_x.shape).astype("float32")
+    values, shifted = cell.step(z_x, z_h, states), cell.step(z_x + shift, z_h - shift, states)
+    reads_only_the_sum = all(np.allclose(values[name], shifted[name], atol=1e-5) for name in values)
+    assert cell.step_sums_z_x_and_z_h == reads_only_the_sum
+
+
+@pytest.mark.parametrize("name", LOOPS)
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("zero_output_for_mask", [False, True])
 @pytest.mark.parametrize("in_graph", [False, True])

@@ -207,8 +207,6 @@ def backward(loop, z_h, states, d_h, d_last, variables):
     # A product with a transposed copy made once is faster than `transpose_b=True` at every step.
     recurrent_kernel_t = column_blocks(tf.transpose(loop.recurrent_kernel), z_x.shape[1], 2)
 
-    shared = []
-
     def body(t, d_carried, d_summed, d_z_x_record, d_z_h_record):
         step_z_x, step_z_h = z_x[t], z_h.read(t)
         carried = [state.read(t) for state in states]  # the states step t started from
@@ -228,8 +226,7 @@ def backward(loop, z_h, states, d_h, d_last, variables):
         d_previous[0] = d_h_seen if d_previous[0] is None else d_previous[0] + d_h_seen
         d_previous = [tf.zeros_like(state) if d is None else d for d, state in zip(d_previous, carried)]
         d_summed = [total if d is None else total + d for total, d in zip(d_summed, d_step)]
-        shared[:] = [d_z_x is d_z_h]  # the cell adds z_x and z_h: one gradient, recorded once
-        if shared[0]:
+        if cell.step_sums_z_x_and_z_h:  # then d_z_x and d_z_h are one gradient, recorded once
             return t - 1, d_previous, d_summed, d_z_x_record.write(t, d_z_x), d_z_h_record
         return t - 1, d_previous, d_summed, d_z_x_record.write(t, d_z_x), d_z_h_record.write(t, d_z_h)
 
@@ -250,4 +247,5 @@ def backward(loop, z_h, states, d_h, d_last, variables):
     )
     d_z_x = d_z_x.stack()
     d_step_weights, d_variables = d_summed[: len(step_weights)], d_summed[len(step_weights) :]
-    return d_z_x, d_z_x if shared[0] else d_z_h.stack(), d_initial, d_step_weights, d_variables
+    d_z_h = d_z_x if cell.step_sums_z_x_and_z_h else d_z_h.stack()
+    return d_z_x, d_z_h, d_initial, d_step_weights, d_variables

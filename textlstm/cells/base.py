@@ -58,12 +58,16 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     Subclasses set `gates` (how many `units`-wide blocks the fused kernel
     holds), `state_names` (the keys of `step`'s dict that are the states, `h`
-    first) and `trace_names` (the keys `trace` reports).
+    first), `trace_names` (the keys `trace` reports) and
+    `step_sums_z_x_and_z_h` (True if `step` reads `z_x` and `z_h` only
+    through their sum `z_x + z_h`, so that both have one gradient, which
+    the time loop's gradient then records once).
     """
 
     gates = 1
     state_names = ("h",)
     trace_names = ("h",)
+    step_sums_z_x_and_z_h = False
 
     def __init__(
         self,
