@@ -47,8 +47,16 @@ def twin_pair(name, units=UNITS, **arguments):
 
 def in_blocks_of(steps, layer):
     """Cuts the layer's time loop into blocks of `steps` steps also at the tests' small batch size."""
-    layer.steps_per_block = steps
-    layer.min_batch_for_blocks = 1
+    layer.time_blocks = textlstm.sequence_loop.TimeBlocks(steps_per_block=steps, min_batch=1)
+
+
+@pytest.fixture
+def blocks_run(monkeypatch):
+    """The length of every block of steps that the layers run through `time_loop.with_gradient`, in order."""
+    lengths = []
+    with_gradient = textlstm.time_loop.with_gradient
+    monkeypatch.setattr(textlstm.time_loop, "with_gradient", lambda loop: lengths.append(loop.z_x.shape[0]) or with_gradient(loop))
+    return lengths
 
 
 def run_with_gradients(layer, x, **call_arguments):
@@ -67,10 +75,10 @@ def run_with_gradients(layer, x, **call_arguments):
     "return_sequences, return_state, go_backwards, masked, with_initial_state",
     list(itertools.product([False, True], repeat=5)),
 )
-def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state):
+def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state, blocks_run):
     arguments = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
     ours, theirs = twin_pair(name, **arguments)
-    in_blocks_of(2, ours)  # the time loop in blocks of 2, 2 and 1 steps (one block: the other tests)
+    in_blocks_of(2, ours)  # the time loop in blocks of 2, 2 and 1 steps (one block: most other tests)
     call_arguments = {}
     if masked:
         call_arguments["mask"] = tf.constant(padding_mask())
@@ -80,6 +88,7 @@ def test_outputs_states_and_gradients_match_keras(name, return_sequences, return
         ]
     our_outputs, our_gradients = run_with_gradients(ours, inputs(), **call_arguments)
     their_outputs, their_gradients = run_with_gradients(theirs, inputs(), **call_arguments)
+    assert blocks_run == [2, 2, 1]
     assert len(our_outputs) == len(their_outputs)
     for ours_value, theirs_value in zip(our_outputs + our_gradients, their_outputs + their_gradients):
         np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
@@ -130,26 +139,24 @@ def test_mask_from_embedding_matches_keras(name):
 
 
 @pytest.mark.parametrize("name", TWINS)
-def test_long_sequences_of_known_and_unknown_length_match_keras(name):
+def test_long_sequences_of_known_and_unknown_length_match_keras(name, blocks_run):
     # 30 steps: several blocks, the last one shorter, when the length is known; one block when a graph leaves it open.
     ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
-    in_blocks_of(ours.steps_per_block, ours)
+    in_blocks_of(7, ours)
     x = tf.constant(np.random.RandomState(5).randn(BATCH, 30, FEATURES).astype("float32"))
     spec = tf.TensorSpec((None, None, FEATURES), tf.float32)
     for call in (lambda layer: layer(x), lambda layer: tf.function(layer.__call__, input_signature=[spec])(x)):
         for ours_value, theirs_value in zip(call(ours), call(theirs)):
             np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+    assert blocks_run == [7, 7, 7, 7, 2, None]
 
 
 @pytest.mark.parametrize("batch, one_block", [(1, True), (7, True), (8, False), (None, False)])
-def test_a_batch_below_eight_runs_the_loop_as_one_block(batch, one_block, monkeypatch):
-    loops = []
-    original = textlstm.time_loop.with_gradient
-    monkeypatch.setattr(textlstm.time_loop, "with_gradient", lambda *arguments: loops.append(1) or original(*arguments))
+def test_a_batch_below_eight_runs_the_loop_as_one_block(batch, one_block, blocks_run):
     layer = textlstm.LSTM(UNITS)
     layer.build((None, 30, FEATURES))
     tf.function(layer.__call__).get_concrete_function(tf.TensorSpec((batch, 30, FEATURES)))
-    assert len(loops) == (1 if one_block else -(-30 // layer.steps_per_block))
+    assert blocks_run == ([30] if one_block else [7, 7, 7, 7, 2])
 
 
 @pytest.fixture
@@ -207,11 +214,12 @@ def mixed_bfloat16():
 
 
 @pytest.mark.parametrize("name", TWINS)
-def test_mixed_precision_matches_keras(name, mixed_bfloat16):
+def test_mixed_precision_matches_keras(name, mixed_bfloat16, blocks_run):
     # bfloat16 compute with float32 weights: the gradients must come back float32 and agree with Keras's.
     ours, theirs = twin_pair(name, return_sequences=True)
     in_blocks_of(2, ours)
     our_outputs, our_gradients = run_with_gradients(ours, inputs(), mask=tf.constant(padding_mask()), training=True)
+    assert blocks_run == [2, 2, 1]
     their_outputs, their_gradients = run_with_gradients(theirs, inputs(), mask=tf.constant(padding_mask()), training=True)
     assert our_outputs[0].dtype == their_outputs[0].dtype == tf.bfloat16.as_numpy_dtype
     assert [g.dtype for g in our_gradients[1:]] == [np.float32] * len(ours.trainable_weights)
@@ -519,8 +527,8 @@ def test_step_sums_z_x_and_z_h_says_whether_the_step_reads_only_their_sum(name):
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("zero_output_for_mask", [False, True])
 @pytest.mark.parametrize("in_graph", [False, True])
-@pytest.mark.parametrize("steps_per_block", [2, TIME])
-def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, steps_per_block):
+@pytest.mark.parametrize("blocks", [[2, 2, 1], [TIME]])
+def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, blocks, blocks_run):
     # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient.
     layer_class, extra = LOOPS[name]
     arguments = dict(
@@ -528,7 +536,7 @@ def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards,
         dropout=0.3, recurrent_dropout=0.3, seed=4, **extra,
     )
     fast, reference = layer_class(UNITS, **arguments), layer_class(UNITS, unroll=True, **arguments)
-    fast.steps_per_block = steps_per_block
+    in_blocks_of(blocks[0], fast)
     fast.build((None, TIME, FEATURES))
     reference.build((None, TIME, FEATURES))
     randomize(fast)
@@ -546,6 +554,7 @@ def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards,
     if in_graph:
         outputs_and_gradients = tf.function(outputs_and_gradients)
     ours, theirs = outputs_and_gradients(fast), outputs_and_gradients(reference)
+    assert blocks_run == blocks
     for ours_value, theirs_value in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs)):
         np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-6)
     assert all(np.abs(gradient).max() > 0 for gradient in ours[1])  # peepholes and initial states included
