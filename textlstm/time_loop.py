@@ -114,16 +114,17 @@ def run(loop, names, keep_all=True):
     With `keep_all=False` only the values of `h` are kept (a list of one)
     and z_h is None: two writes fewer per step when no gradient is wanted.
     """
-    z_x, initial_state, recurrent_mask, recurrent_bias = loop.z_x, loop.initial_state, loop.recurrent_mask, loop.recurrent_bias
+    z_x, initial_state = loop.z_x, list(loop.initial_state)
     steps = tf.shape(z_x)[0]
-    start = list(initial_state) + [tf.zeros_like(initial_state[0]) for _ in names[len(initial_state) :]]
+    start = initial_state + [tf.zeros_like(initial_state[0]) for _ in names[len(initial_state) :]]
     units, width = loop.recurrent_kernel.shape
     recurrent_kernel = column_blocks(loop.recurrent_kernel, z_x.shape[1], width // units)  # one block per gate
 
     def body(t, carried, records, products):
-        h_seen = carried[0] if recurrent_mask is None else carried[0] * recurrent_mask  # recurrent dropout
-        z_h = blockwise_matmul(h_seen, recurrent_kernel)  # h_prev U, as `textlstm.cells.base.recurrent_product`
-        z_h = z_h if recurrent_bias is None else z_h + recurrent_bias
+        # z_h = h_prev U + b', as `recurrent_product` in `textlstm.cells.base` computes it, U in column blocks.
+        h_seen = carried[0] if loop.recurrent_mask is None else carried[0] * loop.recurrent_mask  # recurrent dropout
+        z_h = blockwise_matmul(h_seen, recurrent_kernel)
+        z_h = z_h if loop.recurrent_bias is None else z_h + loop.recurrent_bias
         mask_t = None if loop.mask is None else loop.mask[t]
         carried = advance(loop, z_x[t], z_h, carried, mask_t, names, loop.step_weights)
         records = [record.write(t + 1, value) for record, value in zip(records, carried)]
@@ -200,12 +201,13 @@ def backward(loop, z_h, states, d_h, d_last, variables):
     gradient of the sequence of `h`, `d_last` those of the last states
     (either may be None).
     """
-    cell, z_x, mask, recurrent_mask, step_weights = loop.cell, loop.z_x, loop.mask, loop.recurrent_mask, loop.step_weights
+    cell, z_x, step_weights = loop.cell, loop.z_x, loop.step_weights
     steps = tf.shape(z_x)[0]
     names = cell.state_names
     d_carried = [tf.zeros_like(state.read(0)) if d is None else d for d, state in zip(d_last, states)]
     # A product with a transposed copy made once is faster than `transpose_b=True` at every step.
     recurrent_kernel_t = column_blocks(tf.transpose(loop.recurrent_kernel), z_x.shape[1], 2)
+    one_gradient = cell.step_sums_z_x_and_z_h  # then d_z_x is d_z_h too: recorded once
 
     def body(t, d_carried, d_summed, d_z_x_record, d_z_h_record):
         step_z_x, step_z_h = z_x[t], z_h.read(t)
@@ -214,7 +216,7 @@ def backward(loop, z_h, states, d_h, d_last, variables):
         # The weights `step` reads itself in the compute dtype, as in the layer's call (mixed precision).
         with tf.GradientTape() as tape, backend.AutocastScope(cell.compute_dtype):
             tape.watch([step_z_x, step_z_h, *carried, *step_values])
-            mask_t = None if mask is None else mask[t]
+            mask_t = None if loop.mask is None else loop.mask[t]
             new = advance(loop, step_z_x, step_z_h, carried, mask_t, names, step_values)
         d_new = d_carried if d_h is None else [d_h[t] + d_carried[0], *d_carried[1:]]
         # Unconnected gradients come back as None, not as zeros that cost an op to make and one to add.
@@ -222,11 +224,11 @@ def backward(loop, z_h, states, d_h, d_last, variables):
         d_z_x, d_z_h, *d_rest = tape.gradient(new, sources, output_gradients=d_new)
         d_previous, d_step = d_rest[: len(names)], d_rest[len(names) :]
         d_h_seen = blockwise_matmul(d_z_h, recurrent_kernel_t)
-        d_h_seen = d_h_seen if recurrent_mask is None else d_h_seen * recurrent_mask
+        d_h_seen = d_h_seen if loop.recurrent_mask is None else d_h_seen * loop.recurrent_mask
         d_previous[0] = d_h_seen if d_previous[0] is None else d_previous[0] + d_h_seen
         d_previous = [tf.zeros_like(state) if d is None else d for d, state in zip(d_previous, carried)]
         d_summed = [total if d is None else total + d for total, d in zip(d_summed, d_step)]
-        if cell.step_sums_z_x_and_z_h:  # then d_z_x and d_z_h are one gradient, recorded once
+        if one_gradient:
             return t - 1, d_previous, d_summed, d_z_x_record.write(t, d_z_x), d_z_h_record
         return t - 1, d_previous, d_summed, d_z_x_record.write(t, d_z_x), d_z_h_record.write(t, d_z_h)
 
@@ -246,5 +248,5 @@ def backward(loop, z_h, states, d_h, d_last, variables):
     )
     d_z_x = d_z_x.stack()
     d_step_weights, d_variables = d_summed[: len(step_weights)], d_summed[len(step_weights) :]
-    d_z_h = d_z_x if cell.step_sums_z_x_and_z_h else d_z_h.stack()
+    d_z_h = d_z_x if one_gradient else d_z_h.stack()
     return d_z_x, d_z_h, d_initial, d_step_weights, d_variables
