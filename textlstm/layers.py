@@ -172,7 +172,8 @@ class RecurrentLayer(keras.layers.RNN):
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
         with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
             z_x = cell.project(sequences)
-            loop = time_loop.LoopInputs(cell, z_x, initial_state, cell.recurrent_product_kernel, cell.recurrent_bias, mask)
+            kernel, bias = cell.recurrent_product_kernel, cell.recurrent_bias
+            loop = time_loop.LoopInputs(cell, z_x, initial_state, recurrent_kernel=kernel, recurrent_bias=bias, mask=mask)
             values, _, _ = time_loop.run(loop, names)
         values = {name: value.stack()[1:] for name, value in zip(names, values)}
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}

@@ -27,10 +27,16 @@ class TimeBlocks:
     Attributes:
         steps_per_block: Time steps per block; the last block may be
             shorter. Blocks of 7 trained fastest on a 2-core CPU
-            (`bench/versions.py` compares two settings side by side).
+            (`bench/versions.py` times two versions side by side).
         min_batch: With a batch smaller than this (known when traced), the
             loop runs as one block: a block's projection is then too small
             to be worth running beside another block's loop.
+
+    Example:
+
+    >>> blocks = TimeBlocks()
+    >>> blocks.block_length(35, 20), blocks.block_length(35, 4), blocks.block_length(None, None)
+    (7, 35, 7)
     """
 
     steps_per_block: int = 7
@@ -44,7 +50,9 @@ class TimeBlocks:
 def time_major(cell, sequences, initial_state, mask, training, go_backwards):
     """The inputs (time, batch, features) in the order the loop visits them, the mask, the recurrent dropout mask.
 
-    `mask` is None or (batch, time), and comes back bool (time, batch, 1).
+    The input dropout mask (the same at every step) is applied to the
+    inputs. `mask` is None or (batch, time), and comes back bool (time,
+    batch, 1).
     """
     if tree.is_nested(mask):
         mask = mask[0]
@@ -80,7 +88,14 @@ def in_blocks(cell, sequences, initial_state, mask, recurrent_mask, blocks):
         block_mask = None if mask is None else mask[start:stop]
         z_x = cell.project(sequences[start:stop])  # (block, batch, gates * units): one matrix product
         loop = time_loop.LoopInputs(
-            cell, z_x, states, recurrent_kernel, recurrent_bias, block_mask, recurrent_mask, step_weights
+            cell=cell,
+            z_x=z_x,
+            initial_state=states,
+            recurrent_kernel=recurrent_kernel,
+            recurrent_bias=recurrent_bias,
+            mask=block_mask,
+            recurrent_mask=recurrent_mask,
+            step_weights=step_weights,
         )
         h, states = time_loop.with_gradient(loop)
         outputs.append(h)
