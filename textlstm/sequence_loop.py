@@ -88,14 +88,8 @@ def in_blocks(cell, sequences, initial_state, mask, recurrent_mask, blocks):
         block_mask = None if mask is None else mask[start:stop]
         z_x = cell.project(sequences[start:stop])  # (block, batch, gates * units): one matrix product
         loop = time_loop.LoopInputs(
-            cell=cell,
-            z_x=z_x,
-            initial_state=states,
-            recurrent_kernel=recurrent_kernel,
-            recurrent_bias=recurrent_bias,
-            mask=block_mask,
-            recurrent_mask=recurrent_mask,
-            step_weights=step_weights,
+            cell, z_x, states, recurrent_kernel, recurrent_bias,
+            mask=block_mask, recurrent_mask=recurrent_mask, step_weights=step_weights,
         )
         h, states = time_loop.with_gradient(loop)
         outputs.append(h)
