@@ -38,10 +38,9 @@ class RecurrentLayer(keras.layers.RNN):
     blocks are `time_blocks`, a `sequence_loop.TimeBlocks`); only `h_prev U`
     and the cell's pointwise `step` run inside the time loop, whose gradient
     (`time_loop.with_gradient`) computes `dU` after the block's loop in one
-    large matrix product too. Masks, `go_backwards`
-    and the outputs follow Keras's loop exactly; `stateful`,
-    `initial_state`, `return_state` and `Bidirectional` are
-    `keras.layers.RNN`'s own.
+    large matrix product too. Masks, `go_backwards` and the outputs follow
+    Keras's loop exactly; `stateful`, `initial_state`, `return_state` and
+    `Bidirectional` are `keras.layers.RNN`'s own.
 
     Subclasses set `cell_class`; the layer takes the cell's arguments by
     name, as `keras.layers.LSTM` does.
@@ -168,7 +167,9 @@ class RecurrentLayer(keras.layers.RNN):
             self._check_initial_state(sequences, initial_state)
         initial_state = [ops.convert_to_tensor(state, dtype=self.compute_dtype) for state in tree.flatten(initial_state)]
         cell = self.cell
-        sequences, mask, _ = sequence_loop.time_major(cell, sequences, initial_state, mask, False, self.go_backwards)
+        sequences, mask, _ = sequence_loop.time_major(
+            cell, sequences, initial_state, mask, training=False, go_backwards=self.go_backwards
+        )
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
         with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
             z_x = cell.project(sequences)
