@@ -520,7 +520,7 @@ def test_step_sums_z_x_and_z_h_says_whether_the_step_reads_only_their_sum(name):
         return
     shift = random.randn(*z_x.shape).astype("float32")
     values, shifted = cell.step(z_x, z_h, states), cell.step(z_x + shift, z_h - shift, states)
-    reads_only_the_sum = all(np.allclose(values[name], shifted[name], atol=1e-5) for name in values)
+    reads_only_the_sum = all(np.allclose(values[key], shifted[key], atol=1e-5) for key in values)
     assert cell.step_sums_z_x_and_z_h == reads_only_the_sum
 
 
@@ -530,7 +530,8 @@ def test_step_sums_z_x_and_z_h_says_whether_the_step_reads_only_their_sum(name):
 @pytest.mark.parametrize("in_graph", [False, True])
 @pytest.mark.parametrize("blocks", [[2, 2, 1], [TIME]])
 def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, blocks, blocks_run):
-    # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient.
+    # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient. In a graph the
+    # batch is left open, as Keras's fit leaves it.
     layer_class, extra = LOOPS[name]
     arguments = dict(
         return_sequences=True, return_state=True, go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
@@ -542,18 +543,24 @@ def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards,
     reference.build((None, TIME, FEATURES))
     randomize(fast)
     reference.set_weights(fast.get_weights())
-    x = tf.constant(inputs())
+    x, mask = tf.constant(inputs()), tf.constant(padding_mask())
     states = [tf.constant(np.random.RandomState(20 + i).randn(BATCH, UNITS).astype("float32")) for i in range(len(fast.cell.state_names))]
+    shapes = [(BATCH, TIME, UNITS)] + [(BATCH, UNITS)] * len(states)  # the sequence and the final states
+    output_weights = [np.random.RandomState(k).randn(*shape).astype("float32") for k, shape in enumerate(shapes)]
 
     def outputs_and_gradients(layer):
-        with tf.GradientTape() as tape:
-            tape.watch([x, *states])
-            outputs = layer(x, initial_state=states, mask=padding_mask(), training=True)  # the sequence and the final states
-            loss = sum(tf.reduce_sum(output * np.random.RandomState(k).randn(*output.shape)) for k, output in enumerate(outputs))
-        return outputs, tape.gradient(loss, [x, *states, *layer.trainable_weights])
+        def run(x, mask, *states):
+            with tf.GradientTape() as tape:
+                tape.watch([x, *states])
+                outputs = layer(x, initial_state=list(states), mask=mask, training=True)
+                loss = sum(tf.reduce_sum(output * weight) for output, weight in zip(outputs, output_weights))
+            return outputs, tape.gradient(loss, [x, *states, *layer.trainable_weights])
 
-    if in_graph:
-        outputs_and_gradients = tf.function(outputs_and_gradients)
+        if in_graph:
+            batch_open = [tf.TensorSpec((None, TIME, FEATURES)), tf.TensorSpec((None, TIME), tf.bool)]
+            run = tf.function(run, input_signature=batch_open + [tf.TensorSpec((None, UNITS))] * len(states))
+        return run(x, mask, *states)
+
     ours, theirs = outputs_and_gradients(fast), outputs_and_gradients(reference)
     assert blocks_run == blocks
     for ours_value, theirs_value in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs)):
