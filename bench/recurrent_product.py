@@ -8,7 +8,7 @@ For each (batch, units) an LSTM's loop multiplies `h` (batch, units) by
 `tf.while_loop`, as one product and as products with column blocks of the
 same matrix (the 4 gates of `U`; 2 halves of `U^T`), then concatenated.
 The last column says which of the two the layers use at that size
-(`textlstm.cells.base.column_blocks`).
+(`textlstm.time_loop.column_blocks`).
 """
 
 import argparse
@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from textlstm.cells.base import column_blocks  # noqa: E402
+from textlstm.time_loop import column_blocks  # noqa: E402
 
 SHAPES = "1x200,1x650,4x200,8x200,20x200,32x200,64x200,20x100,20x128,32x128,64x128,8x256,32x256,20x400,20x650,64x650"
 STEPS = 100

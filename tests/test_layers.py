@@ -47,8 +47,16 @@ def twin_pair(name, units=UNITS, **arguments):
 
 def in_blocks_of(steps, layer):
     """Cuts the layer's time loop into blocks of `steps` steps also at the tests' small batch size."""
-    layer.steps_per_block = steps
-    layer.min_batch_for_blocks = 1
+    layer.time_blocks = textlstm.sequence_loop.TimeBlocks(steps_per_block=steps, min_batch=1)
+
+
+@pytest.fixture
+def blocks_run(monkeypatch):
+    """The length of every block of steps that the layers run through `time_loop.with_gradient`, in order."""
+    lengths = []
+    with_gradient = textlstm.time_loop.with_gradient
+    monkeypatch.setattr(textlstm.time_loop, "with_gradient", lambda loop: lengths.append(loop.z_x.shape[0]) or with_gradient(loop))
+    return lengths
 
 
 def run_with_gradients(layer, x, **call_arguments):
@@ -67,10 +75,10 @@ def run_with_gradients(layer, x, **call_arguments):
     "return_sequences, return_state, go_backwards, masked, with_initial_state",
     list(itertools.product([False, True], repeat=5)),
 )
-def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state):
+def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state, blocks_run):
     arguments = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
     ours, theirs = twin_pair(name, **arguments)
-    in_blocks_of(2, ours)  # the time loop in blocks of 2, 2 and 1 steps (one block: the other tests)
+    in_blocks_of(2, ours)  # the time loop in blocks of 2, 2 and 1 steps (one block: most other tests)
     call_arguments = {}
     if masked:
         call_arguments["mask"] = tf.constant(padding_mask())
@@ -80,6 +88,7 @@ def test_outputs_states_and_gradients_match_keras(name, return_sequences, return
         ]
     our_outputs, our_gradients = run_with_gradients(ours, inputs(), **call_arguments)
     their_outputs, their_gradients = run_with_gradients(theirs, inputs(), **call_arguments)
+    assert blocks_run == [2, 2, 1]
     assert len(our_outputs) == len(their_outputs)
     for ours_value, theirs_value in zip(our_outputs + our_gradients, their_outputs + their_gradients):
         np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
@@ -130,46 +139,44 @@ def test_mask_from_embedding_matches_keras(name):
 
 
 @pytest.mark.parametrize("name", TWINS)
-def test_long_sequences_of_known_and_unknown_length_match_keras(name):
+def test_long_sequences_of_known_and_unknown_length_match_keras(name, blocks_run):
     # 30 steps: several blocks, the last one shorter, when the length is known; one block when a graph leaves it open.
     ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
-    in_blocks_of(ours.steps_per_block, ours)
+    in_blocks_of(7, ours)
     x = tf.constant(np.random.RandomState(5).randn(BATCH, 30, FEATURES).astype("float32"))
     spec = tf.TensorSpec((None, None, FEATURES), tf.float32)
     for call in (lambda layer: layer(x), lambda layer: tf.function(layer.__call__, input_signature=[spec])(x)):
         for ours_value, theirs_value in zip(call(ours), call(theirs)):
             np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
+    assert blocks_run == [7, 7, 7, 7, 2, None]
 
 
 @pytest.mark.parametrize("batch, one_block", [(1, True), (7, True), (8, False), (None, False)])
-def test_a_batch_below_eight_runs_the_loop_as_one_block(batch, one_block, monkeypatch):
-    loops = []
-    original = textlstm.time_loop.with_gradient
-    monkeypatch.setattr(textlstm.time_loop, "with_gradient", lambda *arguments: loops.append(1) or original(*arguments))
+def test_a_batch_below_eight_runs_the_loop_as_one_block(batch, one_block, blocks_run):
     layer = textlstm.LSTM(UNITS)
     layer.build((None, 30, FEATURES))
     tf.function(layer.__call__).get_concrete_function(tf.TensorSpec((batch, 30, FEATURES)))
-    assert len(loops) == (1 if one_block else -(-30 // layer.steps_per_block))
+    assert blocks_run == ([30] if one_block else [7, 7, 7, 7, 2])
 
 
 @pytest.fixture
 def products_in_column_blocks(monkeypatch):
-    """Every product with U cut into column blocks, not only at the sizes where that was found faster; counts them."""
-    monkeypatch.setattr(textlstm.cells.base, "BLOCKWISE_MULTIPLY_ADDS", (0, float("inf")))
-    monkeypatch.setattr(textlstm.cells.base, "BLOCKWISE_MIN_BATCH", 1)
-    calls = {"forward": 0, "backward": 0}
+    """Every product with U cut into column blocks, not only at the sizes where that is faster; counts them.
 
-    def counting(module, key):
-        def blockwise_matmul(a, kernel):
-            calls[key] += isinstance(kernel, list)
-            return original(a, kernel)
+    The forward loop's products give z_h, `gates * units` wide; the backward loop's give the gradient of h, `units` wide.
+    """
+    monkeypatch.setattr(textlstm.time_loop, "BLOCKWISE_MULTIPLY_ADDS", (0, float("inf")))
+    monkeypatch.setattr(textlstm.time_loop, "BLOCKWISE_MIN_BATCH", 1)
+    widths = []
+    original = textlstm.time_loop.blockwise_matmul
 
-        original = module.blockwise_matmul
-        monkeypatch.setattr(module, "blockwise_matmul", blockwise_matmul)
+    def blockwise_matmul(a, kernel):
+        if isinstance(kernel, list):
+            widths.append(sum(block.shape[1] for block in kernel))
+        return original(a, kernel)
 
-    counting(textlstm.cells.base, "forward")
-    counting(textlstm.time_loop, "backward")
-    return calls
+    monkeypatch.setattr(textlstm.time_loop, "blockwise_matmul", blockwise_matmul)
+    return widths
 
 
 @pytest.mark.parametrize("name", TWINS)
@@ -185,17 +192,18 @@ def test_recurrent_products_in_column_blocks_match_keras(name, in_graph, product
     their_outputs, their_gradients = run_with_gradients(theirs, inputs(), mask=mask, initial_state=states)
     for ours_value, theirs_value in zip(our_outputs + our_gradients, their_outputs + their_gradients):
         np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-5)
-    blocked = products_in_column_blocks
-    assert blocked["backward"] > 0 and (blocked["forward"] > 0 or name == "simple_rnn")  # one gate: one block
+    widths = set(products_in_column_blocks)
+    assert 5 in widths  # backward
+    assert max(widths) > 5 or name == "simple_rnn"  # forward; one gate: one block
 
 
 def test_column_blocks_only_where_they_were_faster():
-    blocks = textlstm.cells.base.column_blocks(tf.zeros((200, 800)), 20, 4)  # batch 20, 200 units, 4 gates
+    blocks = textlstm.time_loop.column_blocks(tf.zeros((200, 800)), 20, 4)  # batch 20, 200 units, 4 gates
     assert [block.shape for block in blocks] == [(200, 200)] * 4
-    assert [block.shape[1] for block in textlstm.cells.base.column_blocks(tf.zeros((800, 201)), 20, 2)] == [100, 101]
+    assert [block.shape[1] for block in textlstm.time_loop.column_blocks(tf.zeros((800, 201)), 20, 2)] == [100, 101]
     cases = [((200, 800), 1), ((200, 800), None), ((650, 2600), 64), ((650, 2600), 1), ((100, 400), 20)]
     for kernel, batch in ((tf.zeros(shape), batch) for shape, batch in cases):
-        assert textlstm.cells.base.column_blocks(kernel, batch, 4) is kernel
+        assert textlstm.time_loop.column_blocks(kernel, batch, 4) is kernel
 
 
 @pytest.fixture
@@ -206,11 +214,12 @@ def mixed_bfloat16():
 
 
 @pytest.mark.parametrize("name", TWINS)
-def test_mixed_precision_matches_keras(name, mixed_bfloat16):
+def test_mixed_precision_matches_keras(name, mixed_bfloat16, blocks_run):
     # bfloat16 compute with float32 weights: the gradients must come back float32 and agree with Keras's.
     ours, theirs = twin_pair(name, return_sequences=True)
     in_blocks_of(2, ours)
     our_outputs, our_gradients = run_with_gradients(ours, inputs(), mask=tf.constant(padding_mask()), training=True)
+    assert blocks_run == [2, 2, 1]
     their_outputs, their_gradients = run_with_gradients(theirs, inputs(), mask=tf.constant(padding_mask()), training=True)
     assert our_outputs[0].dtype == their_outputs[0].dtype == tf.bfloat16.as_numpy_dtype
     assert [g.dtype for g in our_gradients[1:]] == [np.float32] * len(ours.trainable_weights)
@@ -233,6 +242,7 @@ def test_the_time_loops_read_the_weights_of_the_step_once_not_at_every_step(name
     layer_class, extra = LOOPS[name]
     layer = layer_class(UNITS, return_sequences=True, **extra)
     layer.build((None, TIME, FEATURES))
+    in_blocks_of(2, layer)
 
     @tf.function
     def gradients(x):
@@ -241,8 +251,8 @@ def test_the_time_loops_read_the_weights_of_the_step_once_not_at_every_step(name
         return tape.gradient(loss, layer.trainable_weights)
 
     graph = gradients.get_concrete_function(tf.constant(inputs())).graph
-    loops = [function for function in graph.as_graph_def().library.function if "while_body" in function.signature.name]
-    assert len(loops) == 2  # forward and backward
+    loops = [function for function in graph.as_graph_def().library.function if "_body_" in function.signature.name]
+    assert len(loops) == 2 * 3  # forward and backward, in blocks of 2, 2 and 1 steps
     assert [node.op for loop in loops for node in loop.node_def if node.op == "ReadVariableOp"] == []
 
 
@@ -495,36 +505,64 @@ LOOPS = {  # name: (layer, extra arguments); every cell, and GRU's second recurr
 
 
 @pytest.mark.parametrize("name", LOOPS)
+def test_step_sums_z_x_and_z_h_says_whether_the_step_reads_only_their_sum(name):
+    # The time loop's gradient takes d_z_x for d_z_h where a cell says so; here the cell's step says whether it may.
+    layer_class, extra = LOOPS[name]
+    layer = layer_class(UNITS, **extra)
+    layer.build((None, TIME, FEATURES))
+    randomize(layer)
+    cell, random = layer.cell, np.random.RandomState(0)
+    z_x = random.randn(BATCH, cell.gates * UNITS).astype("float32")
+    z_h = random.randn(BATCH, cell.recurrent_product_kernel.shape[1]).astype("float32")
+    states = [random.randn(BATCH, UNITS).astype("float32") for _ in cell.state_names]
+    if z_x.shape != z_h.shape:  # a GRU without reset_after: no sum
+        assert not cell.step_sums_z_x_and_z_h
+        return
+    shift = random.randn(*z_x.shape).astype("float32")
+    values, shifted = cell.step(z_x, z_h, states), cell.step(z_x + shift, z_h - shift, states)
+    reads_only_the_sum = all(np.allclose(values[key], shifted[key], atol=1e-5) for key in values)
+    assert cell.step_sums_z_x_and_z_h == reads_only_the_sum
+
+
+@pytest.mark.parametrize("name", LOOPS)
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("zero_output_for_mask", [False, True])
 @pytest.mark.parametrize("in_graph", [False, True])
-@pytest.mark.parametrize("steps_per_block", [2, TIME])
-def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, steps_per_block):
-    # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient.
+@pytest.mark.parametrize("blocks", [[2, 2, 1], [TIME]])
+def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, blocks, blocks_run):
+    # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient. In a graph the
+    # batch is left open, as Keras's fit leaves it.
     layer_class, extra = LOOPS[name]
     arguments = dict(
         return_sequences=True, return_state=True, go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
         dropout=0.3, recurrent_dropout=0.3, seed=4, **extra,
     )
     fast, reference = layer_class(UNITS, **arguments), layer_class(UNITS, unroll=True, **arguments)
-    fast.steps_per_block = steps_per_block
+    in_blocks_of(blocks[0], fast)
     fast.build((None, TIME, FEATURES))
     reference.build((None, TIME, FEATURES))
     randomize(fast)
     reference.set_weights(fast.get_weights())
-    x = tf.constant(inputs())
+    x, mask = tf.constant(inputs()), tf.constant(padding_mask())
     states = [tf.constant(np.random.RandomState(20 + i).randn(BATCH, UNITS).astype("float32")) for i in range(len(fast.cell.state_names))]
+    shapes = [(BATCH, TIME, UNITS)] + [(BATCH, UNITS)] * len(states)  # the sequence and the final states
+    output_weights = [np.random.RandomState(k).randn(*shape).astype("float32") for k, shape in enumerate(shapes)]
 
     def outputs_and_gradients(layer):
-        with tf.GradientTape() as tape:
-            tape.watch([x, *states])
-            outputs = layer(x, initial_state=states, mask=padding_mask(), training=True)  # the sequence and the final states
-            loss = sum(tf.reduce_sum(output * np.random.RandomState(k).randn(*output.shape)) for k, output in enumerate(outputs))
-        return outputs, tape.gradient(loss, [x, *states, *layer.trainable_weights])
+        def run(x, mask, *states):
+            with tf.GradientTape() as tape:
+                tape.watch([x, *states])
+                outputs = layer(x, initial_state=list(states), mask=mask, training=True)
+                loss = sum(tf.reduce_sum(output * weight) for output, weight in zip(outputs, output_weights))
+            return outputs, tape.gradient(loss, [x, *states, *layer.trainable_weights])
 
-    if in_graph:
-        outputs_and_gradients = tf.function(outputs_and_gradients)
+        if in_graph:
+            batch_open = [tf.TensorSpec((None, TIME, FEATURES)), tf.TensorSpec((None, TIME), tf.bool)]
+            run = tf.function(run, input_signature=batch_open + [tf.TensorSpec((None, UNITS))] * len(states))
+        return run(x, mask, *states)
+
     ours, theirs = outputs_and_gradients(fast), outputs_and_gradients(reference)
+    assert blocks_run == blocks
     for ours_value, theirs_value in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs)):
         np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-6)
     assert all(np.abs(gradient).max() > 0 for gradient in ours[1])  # peepholes and initial states included

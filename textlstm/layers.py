@@ -6,7 +6,7 @@ import keras
 from keras import ops
 from keras.src import backend, tree
 
-from textlstm import time_loop
+from textlstm import sequence_loop, time_loop
 from textlstm.cells import (
     CoupledLSTMCell,
     GRUCell,
@@ -15,7 +15,6 @@ from textlstm.cells import (
     RecurrentCell,
     SimpleRNNCell,
 )
-from textlstm.cells.base import recurrent_product
 
 
 def cell_argument_names(cell_class):
@@ -35,27 +34,20 @@ class RecurrentLayer(keras.layers.RNN):
     Keras's own loop calls the cell once per time step, so `x W` is computed
     inside the loop, one small matrix product per step, and autodiff adds up
     the gradient of `U` one step at a time. Here the cell's `project` runs
-    over a block of `steps_per_block` time steps at once (one large matrix
-    product); only `h_prev U` and the cell's pointwise `step` run inside the
-    time loop, whose gradient (`time_loop.with_gradient`) computes `dU` after
-    the block's loop in one large matrix product too. Masks, `go_backwards`
-    and the outputs follow Keras's loop exactly; `stateful`,
-    `initial_state`, `return_state` and `Bidirectional` are
-    `keras.layers.RNN`'s own.
+    over a block of time steps at once (one large matrix product; the
+    blocks are `time_blocks`, a `sequence_loop.TimeBlocks`); only `h_prev U`
+    and the cell's pointwise `step` run inside the time loop, whose gradient
+    (`time_loop.with_gradient`) computes `dU` after the block's loop in one
+    large matrix product too. Masks, `go_backwards` and the outputs follow
+    Keras's loop exactly; `stateful`, `initial_state`, `return_state` and
+    `Bidirectional` are `keras.layers.RNN`'s own.
 
     Subclasses set `cell_class`; the layer takes the cell's arguments by
     name, as `keras.layers.LSTM` does.
     """
 
     cell_class = None
-    # At (batch, time, units) = (20, 35, 200), side by side in one process, blocks of 7 steps trained 7-12% faster
-    # than blocks of 12 in five runs (1.41-1.60x Keras against 1.31-1.47x); at 20 steps, (20, 35, 128) and
-    # (64, 35, 650) the two were within noise of each other. One block for the whole sequence fell between them.
-    steps_per_block = 7
-    # With a batch smaller than this (known when traced) the loop runs as one block: there, a block's projection is
-    # too small to be worth running beside another block's loop. Inference at batch 1 and 4 was 3-11% faster as
-    # one block (200 and 650 units); at batch 8 and 20, blocks (of 12 then) were faster.
-    min_batch_for_blocks = 8
+    time_blocks = sequence_loop.TimeBlocks()  # set on a subclass or an instance to cut the loop otherwise
 
     def __init__(
         self,
@@ -123,61 +115,21 @@ class RecurrentLayer(keras.layers.RNN):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
-        sequences, mask, recurrent_mask = self._time_major(sequences, initial_state, mask, training)
+        sequences, mask, recurrent_mask = sequence_loop.time_major(
+            cell, sequences, initial_state, mask, training, self.go_backwards
+        )
         if self.unroll:
-            states, outputs = self._unrolled(cell.project(sequences), initial_state, mask, recurrent_mask)
-            last_states = [state[-1] for state in states]
+            outputs, last_states = sequence_loop.unrolled(
+                cell, sequences, initial_state, mask, recurrent_mask, self.zero_output_for_mask
+            )
         else:
-            outputs, last_states = self._blockwise(sequences, initial_state, mask, recurrent_mask)
+            outputs, last_states = sequence_loop.in_blocks(
+                cell, sequences, initial_state, mask, recurrent_mask, self.time_blocks
+            )
             outputs = self._shown(outputs, mask)
         last_output = outputs[-1]
         outputs = ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else ops.expand_dims(last_output, 1)
         return last_output, outputs, last_states
-
-    def _blockwise(self, sequences, states, mask, recurrent_mask):
-        """The sequence of `h` and the last states, the time loop cut into blocks of `steps_per_block` steps.
-
-        (One block if the batch is smaller than `min_batch_for_blocks`.)
-
-        Each block projects its own inputs, so while one block's loop runs
-        (one small product after another, leaving a core idle) the next
-        block's projection can run beside it, and in the backward pass one
-        block's `dW`, `dx` and `dU` beside the previous block's loop.
-        """
-        cell = self.cell
-        # In the compute dtype: under mixed precision the float32 variables would otherwise meet bfloat16 gradients.
-        recurrent_kernel = ops.cast(cell.recurrent_product_kernel, cell.compute_dtype)
-        recurrent_bias = None if cell.recurrent_bias is None else ops.cast(cell.recurrent_bias, cell.compute_dtype)
-        step_weights = [ops.cast(weight, weight.dtype) for weight in cell.step_weights]  # read here, once
-        steps, batch = sequences.shape[:2]
-        block = steps if batch is not None and batch < self.min_batch_for_blocks else self.steps_per_block
-        starts = [0] if not steps else range(0, steps, block)
-        outputs = []
-        for start in starts:
-            stop = None if steps is None else start + block
-            block_mask = None if mask is None else mask[start:stop]
-            z_x = cell.project(sequences[start:stop])  # (block, batch, gates * units): one matrix product
-            h, states = time_loop.with_gradient(
-                cell, z_x, states, recurrent_kernel, recurrent_bias, block_mask, recurrent_mask, step_weights
-            )
-            outputs.append(h)
-        return ops.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0], states
-
-    def _time_major(self, sequences, initial_state, mask, training):
-        """The inputs (time, batch, features) in the order the loop visits them, the mask, the recurrent dropout mask."""
-        cell = self.cell
-        if tree.is_nested(mask):
-            mask = mask[0]
-        input_mask, recurrent_mask = cell.dropout_masks(sequences[:, 0], initial_state[0], training)
-        if input_mask is not None:
-            sequences = sequences * ops.expand_dims(input_mask, 1)  # one mask for every time step
-        sequences = ops.transpose(sequences, (1, 0, 2))  # (time, batch, features)
-        if mask is not None:
-            mask = ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)  # (time, batch, 1)
-        if self.go_backwards:
-            sequences = ops.flip(sequences, axis=0)
-            mask = None if mask is None else ops.flip(mask, axis=0)
-        return sequences, mask, recurrent_mask
 
     def _shown(self, values, mask):
         """What Keras outputs at masked steps: zeros, or the last unmasked step's values (zeros before any)."""
@@ -185,28 +137,6 @@ class RecurrentLayer(keras.layers.RNN):
             return values
         shown = mask if self.zero_output_for_mask else ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
         return ops.where(shown, values, ops.zeros_like(values))
-
-    def _unrolled(self, z_x, initial_state, mask, recurrent_mask):
-        # unroll=True is Keras's option, so it runs in Keras's own loop with plain autodiff;
-        # it is also the reference the tests hold `time_loop.with_gradient` to.
-        cell = self.cell
-
-        def step(step_z_x, states):
-            z_h = recurrent_product(states[0], recurrent_mask, cell.recurrent_product_kernel, cell.recurrent_bias)
-            values = cell.step(step_z_x, z_h, list(states), recurrent_mask)
-            return values["h"], [values[name] for name in cell.state_names]
-
-        _, outputs, states = backend.rnn(
-            step,
-            z_x,
-            list(initial_state),
-            mask=mask,
-            unroll=True,
-            input_length=z_x.shape[0],
-            time_major=True,
-            zero_output_for_mask=self.zero_output_for_mask,
-        )
-        return [ops.expand_dims(state, 0) for state in states], outputs
 
     def trace(self, inputs, initial_state=None, mask=None):
         """Runs the layer and returns what happened inside it, step by step.
@@ -237,12 +167,15 @@ class RecurrentLayer(keras.layers.RNN):
             self._check_initial_state(sequences, initial_state)
         initial_state = [ops.convert_to_tensor(state, dtype=self.compute_dtype) for state in tree.flatten(initial_state)]
         cell = self.cell
-        sequences, mask, _ = self._time_major(sequences, initial_state, mask, training=False)
+        sequences, mask, _ = sequence_loop.time_major(
+            cell, sequences, initial_state, mask, training=False, go_backwards=self.go_backwards
+        )
         names = cell.state_names + tuple(name for name in cell.trace_names if name not in cell.state_names)
         with backend.AutocastScope(self.compute_dtype):  # the weights in the compute dtype, as in `call`
             z_x = cell.project(sequences)
-            kernel = cell.recurrent_product_kernel
-            values, _, _ = time_loop.run(cell, z_x, initial_state, kernel, cell.recurrent_bias, mask, None, names)
+            kernel, bias = cell.recurrent_product_kernel, cell.recurrent_bias
+            loop = time_loop.LoopInputs(cell, z_x, initial_state, recurrent_kernel=kernel, recurrent_bias=bias, mask=mask)
+            values, _, _ = time_loop.run(loop, names)
         values = {name: value.stack()[1:] for name, value in zip(names, values)}
         return {name: ops.transpose(self._shown(values[name], mask), (1, 0, 2)) for name in cell.trace_names}
 

@@ -58,12 +58,16 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     Subclasses set `gates` (how many `units`-wide blocks the fused kernel
     holds), `state_names` (the keys of `step`'s dict that are the states, `h`
-    first) and `trace_names` (the keys `trace` reports).
+    first), `trace_names` (the keys `trace` reports) and
+    `step_sums_z_x_and_z_h` (True if `step` reads `z_x` and `z_h` only
+    through their sum `z_x + z_h`, so that both have one gradient, which
+    the time loop's gradient then records once).
     """
 
     gates = 1
     state_names = ("h",)
     trace_names = ("h",)
+    step_sums_z_x_and_z_h = False
 
     def __init__(
         self,
@@ -212,39 +216,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
 
 def recurrent_product(h_prev, recurrent_mask, kernel, bias=None):
-    """`h_prev U + b'`, with recurrent dropout applied to `h_prev` when training.
-
-    `kernel` is `U`, or a list of its column blocks (`column_blocks`).
-    """
+    """`h_prev U + b'`, with recurrent dropout applied to `h_prev` when training."""
     if recurrent_mask is not None:
         h_prev = h_prev * recurrent_mask
-    z_h = blockwise_matmul(h_prev, kernel)
+    z_h = ops.matmul(h_prev, kernel)
     return z_h if bias is None else z_h + bias
-
-
-# Multiplying a (batch, rows) matrix by a (rows, columns) one took about 1.5 times as long on this 2-core CPU
-# as the same work cut into column blocks, whose products ran side by side, when the batch was 8 or more and
-# the product had between about 1 and 6 million multiply-adds (batch 20, 200 units and 4 gates: 3.2 million);
-# outside that range, and at batch 1 (a matrix-vector product) for every size measured, the one product was as
-# fast or faster. `python bench/recurrent_product.py` measures it.
-BLOCKWISE_MULTIPLY_ADDS = (2**20, 6 * 2**20)
-BLOCKWISE_MIN_BATCH = 8
-
-
-def column_blocks(kernel, batch, count):
-    """`kernel` cut into `count` column blocks if a product of `batch` rows with it is in the range above, else itself.
-
-    `batch` is the static batch size or None (then `kernel` itself).
-    """
-    rows, columns = kernel.shape
-    low, high = BLOCKWISE_MULTIPLY_ADDS
-    if batch is None or batch < BLOCKWISE_MIN_BATCH or count < 2 or not low <= batch * rows * columns <= high:
-        return kernel
-    return ops.split(kernel, [columns * index // count for index in range(1, count)], axis=1)
-
-
-def blockwise_matmul(a, kernel):
-    """`a @ kernel`, block by block if `kernel` is a list of column blocks."""
-    if not isinstance(kernel, (list, tuple)):
-        return ops.matmul(a, kernel)
-    return ops.concatenate([ops.matmul(a, block) for block in kernel], axis=-1)

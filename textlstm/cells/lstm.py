@@ -60,6 +60,7 @@ class LSTMCell(RecurrentCell):
     forget_gate_index = 1
     state_names = ("h", "c")
     trace_names = ("i", "f", "g", "o", "c", "h")
+    step_sums_z_x_and_z_h = True
 
     def __init__(self, units, recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)

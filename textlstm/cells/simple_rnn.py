@@ -36,6 +36,8 @@ class SimpleRNNCell(RecurrentCell):
     (2, 4)
     """
 
+    step_sums_z_x_and_z_h = True
+
     def step(self, z_x, z_h, states, recurrent_mask=None):
         h = self.activation(z_x + z_h)  # new state: x W + b + h_prev U
         return {"h": h}
