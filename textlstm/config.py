@@ -15,7 +15,7 @@ from textlstm.errors import UsageError
 from textlstm.layers import LAYERS_BY_NAME
 
 
-def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None, default_text=None):
+def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None):
     """A config field with its help text and the range `validate` checks.
 
     Args:
@@ -25,10 +25,9 @@ def option(default, help, *, choices=None, minimum=None, maximum=None, positive=
         minimum, maximum: Inclusive bounds of a number.
         positive: The number must be above 0.
         below: Exclusive upper bound of a number.
-        default_text: How `--help` shows the default, where the value alone would mislead.
     """
     checks = {"choices": choices, "minimum": minimum, "maximum": maximum, "positive": positive, "below": below}
-    return dataclasses.field(default=default, metadata={"help": help, "default_text": default_text, **checks})
+    return dataclasses.field(default=default, metadata={"help": help, **checks})
 
 
 def override(config_class, name, default):
@@ -126,7 +125,7 @@ def add_flags(parser, config_class, exclude=()):
         if field.name in exclude:
             continue
         default = getattr(defaults, field.name)
-        shown = field.metadata.get("default_text") or repr(default)
+        shown = repr(default)
         help_text = field.metadata["help"]
         choices = field.metadata.get("choices")
         metavar = "{" + ",".join(choices) + "}" if choices else field.name.split("_")[-1].upper()
@@ -134,7 +133,7 @@ def add_flags(parser, config_class, exclude=()):
             parser.add_argument(f"--{flag(field.name)}", action=argparse.BooleanOptionalAction, default=default,
                                 help=f"{help_text} (default: {default})")
         else:
-            if default is None:  # global_clipnorm, resolved by TrainConfig.__post_init__
+            if field.default is None:  # global_clipnorm: resolved by TrainConfig.__post_init__
                 default, shown = None, f"{config_class.default_global_clipnorm}, or 0 with --clipnorm"
             parser.add_argument(f"--{flag(field.name)}", type=field.type, default=default, metavar=metavar,
                                 help=f"{help_text} (default: {shown})")
