@@ -42,6 +42,7 @@ def test_overwrite_never_deletes_a_directory_that_is_not_a_run(corpus, tmp_path,
     assert (out / "src" / "code.py").read_text() == "keep" and sorted(os.listdir(out)) == ["config.json", "src"]
 
 
+@pytest.mark.slow
 def test_overwrite_removes_only_what_a_run_wrote(corpus, tmp_path):
     out = tmp_path / "run"
     assert train.main(tiny_flags(corpus, out, "--epochs", "1")) == 0
@@ -169,6 +170,7 @@ def history(metrics):
     return [(epoch["learning_rate"], round(epoch["val_perplexity"], 3)) for epoch in metrics["epochs"]]
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_makes_the_same_epochs_as_an_uninterrupted_one(corpus, tmp_path):
     whole = train_language_model(plateau_config(corpus, tmp_path / "whole"), verbose=0)
     assert len({rate for rate, _ in history(whole)}) > 1  # the plateau schedule did divide the rate
