@@ -76,7 +76,9 @@ def test_export_answers_in_a_process_without_textlstm_or_keras(finished_run):
             sys.modules[name] = None
         import tensorflow as tf
         model = tf.saved_model.load({str(out / "saved_model")!r})
-        top = model.signatures["serving_default"](text=tf.constant(["the cat", "a dog"]), k=tf.constant(4))
+        top = model.signatures["serving_default"](text=tf.constant(["the cat", "a dog"]))  # the text alone: k is 5
+        assert top["words"].shape == (2, 5) and top["probabilities"].shape == (2, 5), top
+        top = model.signatures["top_k"](text=tf.constant(["the cat", "a dog"]), k=tf.constant(4))
         assert top["words"].shape == (2, 4) and top["probabilities"].shape == (2, 4), top
         generate = model.signatures["generate"]
         args = dict(prompt=tf.constant(["the cat"]), max_words=tf.constant(5), temperature=tf.constant(1.0),
@@ -86,7 +88,7 @@ def test_export_answers_in_a_process_without_textlstm_or_keras(finished_run):
         # Out-of-range requests are clipped: no words gives empty texts, k below 1 gives one word.
         assert generate(**dict(args, max_words=tf.constant(0)))["text"].numpy().tolist() == [b""]
         assert generate(**dict(args, max_words=tf.constant(-1)))["text"].numpy().tolist() == [b""]
-        top = model.signatures["serving_default"](text=tf.constant(["the cat"]), k=tf.constant(-1))
+        top = model.signatures["top_k"](text=tf.constant(["the cat"]), k=tf.constant(-1))
         assert top["words"].shape == (1, 1), top
         loaded = [name for name, module in sys.modules.items()
                   if module is not None and name.split(".")[0] in ("keras", "tf_keras", "textlstm")]
@@ -107,7 +109,12 @@ def test_saved_model_cli_lists_and_runs_both_signatures(finished_run):
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     shown = subprocess.run([cli, "show", "--dir", str(out / "saved_model"), "--all"], capture_output=True,
                            text=True, env=environment, timeout=120)
-    assert "signature_def['serving_default']" in shown.stdout and "signature_def['generate']" in shown.stdout
+    for name in ("serving_default", "top_k", "generate"):
+        assert f"signature_def['{name}']" in shown.stdout
+    ran = subprocess.run([cli, "run", "--dir", str(out / "saved_model"), "--tag_set", "serve", "--signature_def",
+                          "serving_default", "--input_exprs", "text=['the cat']"],
+                         capture_output=True, text=True, env=environment, timeout=120)
+    assert ran.returncode == 0 and "probabilities" in ran.stdout, ran.stderr[-2000:]
     ran = subprocess.run([cli, "run", "--dir", str(out / "saved_model"), "--tag_set", "serve", "--signature_def",
                           "generate", "--input_exprs",
                           "prompt=['the cat'];max_words=3;temperature=0.5;top_k=2;seed=1"],

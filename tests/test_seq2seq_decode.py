@@ -88,6 +88,24 @@ def test_beam_size_one_equals_greedy(options):
     np.testing.assert_allclose(beam_scores, greedy_scores, rtol=1e-5)
 
 
+# Source words 4, 6 and 8 are outside a vocabulary of 20: the model reads <unk>, copying writes 20, 21, 22.
+SOURCE_EXTENDED = np.where(np.isin(SOURCE, [4, 6, 8]), 20 + np.searchsorted([4, 6, 8], SOURCE), SOURCE)
+
+
+@pytest.mark.parametrize("overrides", [{"copy": True}, {"coverage": True}, {"copy": True, "coverage": True}])
+def test_beam_size_one_equals_greedy_with_extended_vocabulary_and_coverage(overrides):
+    model = random_model(bidirectional=True, **overrides)
+    source = np.where(SOURCE_EXTENDED >= 20, UNK_ID, SOURCE)
+    options = {"max_len": 8, "min_len": 2, "source_extended": SOURCE_EXTENDED if model.copy else None}
+    if model.copy:
+        model.copy_gate.bias.assign([-100.0])  # copying only
+    greedy_tokens, greedy_scores = greedy_search(model, source, BOS, EOS, **options)
+    beam_tokens, beam_scores = beam_search(model, source, BOS, EOS, beam_size=1, **options)
+    np.testing.assert_array_equal(beam_tokens, greedy_tokens)
+    np.testing.assert_allclose(beam_scores, greedy_scores, rtol=1e-5)
+    assert (np.asarray(greedy_tokens) >= 20).any() == model.copy  # words outside the vocabulary, copied
+
+
 def test_beam_finds_a_score_at_least_as_good_as_greedy():
     model = random_model()
     _, greedy_scores = greedy_search(model, SOURCE, BOS, EOS, max_len=8)
@@ -106,7 +124,7 @@ def test_min_len_is_respected(search):
 def test_no_repeat_ngram_is_respected(search):
     model = random_model()
     repeats = lambda row: len({tuple(row[i : i + 2]) for i in range(len(row) - 1)}) < len(row) - 1
-    tokens, _ = search(model, SOURCE, BOS, EOS, max_len=10, min_len=9)
+    tokens, _ = search(model, SOURCE, BOS, EOS, max_len=10, min_len=9, no_repeat_ngram_size=0)
     assert any(repeats(list(row)) for row in np.asarray(tokens))  # the model does repeat itself
     tokens, _ = search(model, SOURCE, BOS, EOS, max_len=10, min_len=9, no_repeat_ngram_size=2)
     assert not any(repeats(list(row)) for row in np.asarray(tokens))
@@ -130,6 +148,8 @@ def test_banned_ngram_tokens():
     assert banned.nonzero()[0].tolist() == [6]  # "6 5 6" was seen
     assert not banned_ngram_tokens(tokens, 1, 2, 8).numpy().any()  # nothing before position 1 to repeat
     assert banned_ngram_tokens(tokens, 2, 1, 8).numpy()[0].nonzero()[0].tolist() == [5, 6]
+    two_rows = tf.constant([[5, 6, 0, 0], [7, 7, 0, 0]])  # n = 1 with several rows: each row bans its own words
+    assert [row.nonzero()[0].tolist() for row in banned_ngram_tokens(two_rows, 2, 1, 8).numpy()] == [[5, 6], [7]]
 
 
 @pytest.mark.parametrize("search", [greedy_search, beam_search])

@@ -40,6 +40,8 @@ VARIANTS = [
     {"cell": "peephole", "num_layers": 2, "dropout": 0.3},
     {"copy": True, "bidirectional": True},
     {"copy": True, "attention": "bahdanau", "tie_weights": True},
+    {"coverage": True},
+    {"copy": True, "coverage": True, "attention": "bahdanau", "bidirectional": True, "num_layers": 2},
 ]
 
 
@@ -47,7 +49,7 @@ VARIANTS = [
 def test_decode_step_matches_teacher_forcing(overrides):
     model = tiny_model(**overrides)
     encoded = model.encode(SOURCE)
-    states, steps = encoded["states"], []
+    states, steps = model.initial_states(encoded), []
     for time in range(DECODER_INPUT.shape[1]):
         logits, states = model.decode_step(DECODER_INPUT[:, time], states, encoded)
         steps.append(np.asarray(logits))
@@ -116,7 +118,8 @@ def test_training_lowers_the_loss():
 
 
 def test_keras_file_round_trip(tmp_path):
-    model = tiny_model(bidirectional=True, tie_weights=True, attention="bahdanau", copy=True)
+    model = tiny_model(bidirectional=True, tie_weights=True, attention="bahdanau", copy=True, coverage=True,
+                       coverage_weight=0.5)
     path = tmp_path / "seq2seq.keras"
     model.save(path)
     reloaded = textlstm.load_model(path)

@@ -96,17 +96,16 @@ for name in ("keras", "tf_keras", "textlstm"):
 import tensorflow as tf
 model = tf.saved_model.load(sys.argv[1])
 documents = ["hi anna , the budget meeting on monday is cancelled . thanks , ben", "", "word " * 5000]
-outputs = model.signatures["serving_default"](text=tf.constant(documents), beam_size=tf.constant(3),
-                                               max_len=tf.constant(5))
+outputs = model.signatures["decode"](text=tf.constant(documents), beam_size=tf.constant(3), max_len=tf.constant(5))
 summary, score = outputs["summary"].numpy(), outputs["score"].numpy()
 assert summary.shape == (3,) and score.shape == (3,), outputs
 assert summary[0] and summary[2] and summary[1] == b"" and score[1] == 0.0, outputs
 assert len(summary[0].split()) <= 4
-default = model.serving_default(tf.constant(documents[:1]))  # beam_size and max_len from training
-assert default["summary"].shape == (1,)
+default = model.signatures["serving_default"](text=tf.constant(documents))  # the text alone: training's settings
+assert default["summary"].shape == (3,) and default["summary"].numpy()[1] == b"", default
 many = model.serving_default(tf.constant(["the sprint review is on friday ."] * 1000))
 assert many["summary"].shape == (1000,) and len(set(many["summary"].numpy().tolist())) == 1
-odd = model.serving_default(tf.constant(documents[:1]), beam_size=tf.constant(0), max_len=tf.constant(-4))
+odd = model.decode(tf.constant(documents[:1]), beam_size=tf.constant(0), max_len=tf.constant(-4))
 assert odd["summary"].shape == (1,)
 loaded = [name for name, module in sys.modules.items()
           if module is not None and name.split(".")[0] in ("keras", "tf_keras", "textlstm")]

@@ -5,8 +5,10 @@ The exported graph holds the tokenizer (`tf.strings` ops and a
 loads with `tf.saved_model.load` in a process that never imports keras or
 textlstm. Signatures:
 
-- `serving_default(text: string[batch], k: int32) -> {words: string[batch, k], probabilities: float32[batch, k]}`;
-  `k` is clipped to [1, vocabulary size].
+- `serving_default(text: string[batch]) -> {words: string[batch, k], probabilities: float32[batch, k]}`,
+  the `DEFAULT_TOP_K` most likely next words (fewer if the vocabulary is smaller);
+- `top_k(text: string[batch], k: int32) -> {words, probabilities}`, the same for any `k`, clipped to
+  [1, vocabulary size].
 - `generate(prompt: string[batch], max_words: int32, temperature: float32, top_k: int32, seed: int64)
   -> {text: string[batch]}`; `max_words` is clipped to [0, `MAX_GENERATED_WORDS`] (0 gives empty
   texts), `top_k` to [0, vocabulary size] with 0 sampling from the whole vocabulary;
@@ -25,6 +27,7 @@ from textlstm.lm.model import build_language_model, copy_weights
 from textlstm.vocab import BOS, EOS, PAD
 
 MAX_GENERATED_WORDS = 10_000
+DEFAULT_TOP_K = 5  # next words given by serving_default
 
 
 def export_language_model(model, vocab, config, path):
@@ -103,11 +106,10 @@ def export_language_model(model, vocab, config, path):
     archive = keras.export.ExportArchive()
     archive.track(step_model)
     archive.track(table)
-    archive.add_endpoint(
-        "serving_default",
-        next_words,
-        input_signature=[tf.TensorSpec([None], tf.string, name="text"), tf.TensorSpec([], tf.int32, name="k")],
-    )
+    text_spec = tf.TensorSpec([None], tf.string, name="text")
+    archive.add_endpoint("serving_default", lambda text: next_words(text, tf.constant(DEFAULT_TOP_K)),
+                         input_signature=[text_spec])
+    archive.add_endpoint("top_k", next_words, input_signature=[text_spec, tf.TensorSpec([], tf.int32, name="k")])
     archive.add_endpoint(
         "generate",
         generate,

@@ -41,7 +41,7 @@ def predict_next_words(run, prompts, k=5):
     _check_prompts(prompts, run)
     if k < 1:
         raise UsageError(f"top-k must be a positive integer. Received: top-k={k}")
-    outputs = run.export.serving_default(text=prompts, k=min(k, len(run.vocab)))
+    outputs = run.export.top_k(text=prompts, k=min(k, len(run.vocab)))
     words = outputs["words"].numpy()
     probabilities = outputs["probabilities"].numpy()
     return [[(word.decode("utf-8"), float(probability)) for word, probability in zip(row_words, row_probabilities)]

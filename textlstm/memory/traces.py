@@ -164,7 +164,7 @@ def trace_summarizer(model, config, vocab, documents):
         UsageError: No document, an empty one, or more than `MAX_TOKENS` tokens in all.
     """
     from textlstm.seq2seq.decode import greedy_search
-    from textlstm.summarize.data import encode_sources, tokenize
+    from textlstm.summarize.data import encode_extended_sources, encode_sources, tokenize
 
     if not documents:
         raise UsageError("text is empty: it has no document to inspect")
@@ -177,16 +177,21 @@ def trace_summarizer(model, config, vocab, documents):
     source_start = summary_start = 0
     for tokens in token_lists:
         source = encode_sources([tokens[:-1]], vocab, config.max_source_len)  # (1, source_time)
-        summary, _ = greedy_search(model, source, vocab.ids[BOS], vocab.eos_id, max_len=config.max_len)
+        extended, [oovs] = encode_extended_sources([tokens[:-1]], vocab, config.max_source_len)
+        summary, _ = greedy_search(model, source, vocab.ids[BOS], vocab.eos_id, max_len=config.max_len,
+                                   source_extended=extended)
         summary = [int(index) for index in np.asarray(summary)[0] if index]  # the <eos> became padding
-        decoder_input = np.asarray([[vocab.ids[BOS]] + summary], dtype="int32")
+        words = [vocab.tokens[index] if index < len(vocab) else oovs[index - len(vocab)] for index in summary]
+        # The decoder reads a copied word outside the vocabulary as <unk>, as in serving.
+        read_ids = [vocab.unk_id if index >= len(vocab) else index for index in summary]
+        decoder_input = np.asarray([[vocab.ids[BOS]] + read_ids], dtype="int32")
         read = vocab.decode(decoder_input[0])
         for name, side, values in _seq2seq_layer_traces(model, source, decoder_input):
             entry = per_layer.setdefault(name, {"tokens": [], "values": []})
             entry["tokens"] += tokens if side == "source" else read
             entry["values"].append(values)
         weights, p_gen = model.attention_and_copy(source, decoder_input)
-        examples.append({"source": tokens, "summary": vocab.decode(summary) + [EOS],
+        examples.append({"source": tokens, "summary": words + [EOS],
                          "source_start": source_start, "summary_start": summary_start,
                          "attention": np.asarray(weights)[0],
                          "p_gen": None if p_gen is None else np.asarray(p_gen)[0]})

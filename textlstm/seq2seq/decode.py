@@ -9,7 +9,10 @@ k` holds beam `k` of source `b`.
 Conventions shared by both:
 
 - The output holds the generated tokens, (batch, max_len), padded with 0
-  after the end; the end token itself is not in it.
+  after the end; the end token itself is not in it. With a copying model
+  given `source_extended`, a token may be a temporary id (`vocab_size` and
+  above) of a word of its document (`textlstm.seq2seq.copying`).
+- With a coverage model, the coverage is part of each hypothesis's state.
 - `max_len` counts the end token: at most `max_len` steps are run.
 - The pad id 0, the unknown-word id 1 and `bos_id` are never generated
   (a summary of `<unk>`s says nothing); `eos_id` is forbidden
@@ -28,7 +31,7 @@ import dataclasses
 import tensorflow as tf
 
 from textlstm.config import option
-from textlstm.seq2seq.model import PAD_ID, UNK_ID
+from textlstm.seq2seq.copying import PAD_ID, UNK_ID, extended_size
 
 FORBIDDEN = -1e9  # log-probability of a forbidden token; finite so that sums never give nan
 # The largest beam and summary length a SavedModel accepts (it clips larger requests).
@@ -52,8 +55,8 @@ class Decoding:
                           maximum=MAX_SUMMARY_LEN)
     length_penalty: float = option(0.6, "alpha of the GNMT length penalty ((5 + length) / 6) ** alpha; larger "
                                    "favours longer summaries", minimum=0)
-    no_repeat_ngram_size: int = option(0, "forbid repeating any n-gram of this size in a summary; 0 is off",
-                                       minimum=0)
+    no_repeat_ngram_size: int = option(2, "forbid repeating any n-gram of this size in a summary (2: no word thrice "
+                                       "in a row); 0 is off", minimum=0)
 
 
 DEFAULT = Decoding()
@@ -84,7 +87,7 @@ def banned_ngram_tokens(tokens, step, ngram_size, vocab_size):
         tokens: (rows, max_len) ids; positions `< step` hold the hypothesis.
         step: Scalar, the position of the token about to be generated.
         ngram_size: Positive Python int `n`.
-        vocab_size: Python int.
+        vocab_size: Int or scalar int32 tensor.
 
     Returns:
         Bool (rows, vocab_size), True for a token `w` such that the last
@@ -109,6 +112,7 @@ def banned_ngram_tokens(tokens, step, ngram_size, vocab_size):
         prefix_token = tf.gather(tokens, tf.maximum(step - ngram_size + 1 + offset, 0), axis=1)  # (rows,)
         match &= tokens[:, offset : offset + windows] == prefix_token[:, None]  # (rows, windows)
     following = tokens[:, ngram_size - 1 : ngram_size - 1 + windows]  # (rows, windows)
+    match = tf.broadcast_to(match, tf.shape(following))  # n = 1 compares no prefix: match is still (1, windows)
     row_ids = tf.broadcast_to(tf.range(rows)[:, None], tf.shape(following))
     indices = tf.reshape(tf.stack([row_ids, following], axis=-1), (-1, 2))
     counts = tf.scatter_nd(indices, tf.reshape(tf.cast(match, tf.int32), (-1,)), (rows, vocab_size))
@@ -119,7 +123,7 @@ def next_token_log_probs(logits, tokens, step, bos_id, eos_id, min_len, no_repea
     """Log-softmax of the logits, with the forbidden tokens set to `FORBIDDEN`.
 
     Args:
-        logits: (rows, vocab_size).
+        logits: (rows, vocab_size), or (rows, extended_size).
         tokens: (rows, max_len), the hypotheses so far.
         step: Scalar, the position of the token about to be generated.
         bos_id, eos_id: Ids of the start and end tokens.
@@ -130,7 +134,7 @@ def next_token_log_probs(logits, tokens, step, bos_id, eos_id, min_len, no_repea
         (rows, vocab_size) float32.
     """
     log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-    vocab_size = log_probs.shape[-1]
+    vocab_size = tf.shape(log_probs)[-1]  # the extended size with a copying model
     banned = tf.reduce_any(tf.range(vocab_size)[:, None] == [PAD_ID, UNK_ID, bos_id], axis=-1)  # (vocab_size,)
     banned |= (tf.range(vocab_size) == eos_id) & (step < min_len)
     banned = tf.broadcast_to(banned, tf.shape(log_probs))
@@ -163,6 +167,7 @@ def greedy_search(
     min_len=DEFAULT.min_len,
     length_penalty=DEFAULT.length_penalty,
     no_repeat_ngram_size=DEFAULT.no_repeat_ngram_size,
+    source_extended=None,
 ):
     """Decodes by taking the most likely allowed token at each step.
 
@@ -178,6 +183,8 @@ def greedy_search(
         min_len: Fewest tokens before the end token.
         length_penalty: Alpha of the GNMT length penalty.
         no_repeat_ngram_size: Forbid repeating n-grams of this size; 0 disables.
+        source_extended: The source's extended ids, for a copying model to
+            write words outside the vocabulary; None if it has none.
 
     Returns:
         `(tokens, scores)`: int32 (batch, max_len) padded with 0, and
@@ -194,7 +201,7 @@ def greedy_search(
     _check_options(1, max_len, min_len, no_repeat_ngram_size)
     source = tf.cast(source, tf.int32)
     batch = tf.shape(source)[0]
-    encoded = model.encode(source)
+    encoded = model.encode(source, source_extended=source_extended)
 
     def body(step, tokens, log_prob, length, finished, states):
         previous = tf.gather(tokens, tf.maximum(step - 1, 0), axis=1)
@@ -220,7 +227,7 @@ def greedy_search(
             tf.zeros((batch,), tf.float32),
             tf.zeros((batch,), tf.int32),
             tf.zeros((batch,), tf.bool),
-            encoded["states"],
+            model.initial_states(encoded),
         ),
     )
     tokens = tf.where(tokens == eos_id, PAD_ID, tokens)
@@ -241,6 +248,7 @@ def beam_search(
     min_len=DEFAULT.min_len,
     length_penalty=DEFAULT.length_penalty,
     no_repeat_ngram_size=DEFAULT.no_repeat_ngram_size,
+    source_extended=None,
 ):
     """Decodes by keeping the `beam_size` best hypotheses at each step.
 
@@ -263,6 +271,8 @@ def beam_search(
         min_len: Fewest tokens before the end token.
         length_penalty: Alpha of the GNMT length penalty.
         no_repeat_ngram_size: Forbid repeating n-grams of this size; 0 disables.
+        source_extended: The source's extended ids, for a copying model to
+            write words outside the vocabulary; None if it has none.
 
     Returns:
         `(tokens, scores)`: int32 (batch, max_len) padded with 0, and
@@ -280,8 +290,9 @@ def beam_search(
     source = tf.cast(source, tf.int32)
     batch = tf.shape(source)[0]
     rows = batch * beam_size
-    encoded = tf.nest.map_structure(lambda tensor: _repeat(tensor, beam_size), model.encode(source))
-    vocab_size = model.vocab_size
+    encoded = tf.nest.map_structure(lambda tensor: _repeat(tensor, beam_size),
+                                    model.encode(source, source_extended=source_extended))
+    vocab_size = extended_size(encoded["copy_ids"], model.vocab_size) if model.copy else model.vocab_size
     # A finished hypothesis has one continuation, the pad id, at no cost.
     finished_log_probs = tf.where(tf.range(vocab_size) == PAD_ID, 0.0, FORBIDDEN)  # (vocab_size,)
 
@@ -318,7 +329,7 @@ def beam_search(
             initial_log_prob,
             tf.zeros((batch, beam_size), tf.int32),
             tf.zeros((batch, beam_size), tf.bool),
-            encoded["states"],
+            model.initial_states(encoded),
         ),
     )
     scores = log_prob / gnmt_length_penalty(length, length_penalty)  # (batch, beam)

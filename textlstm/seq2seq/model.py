@@ -1,16 +1,17 @@
 """An attention encoder-decoder over token ids, built on textlstm's recurrent layers."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from textlstm.cells.base import positive_int, rate
 from textlstm.embedding import ReversibleEmbedding
 from textlstm.layers import LAYERS_BY_NAME
-from textlstm.vocab import PAD, SPECIAL_TOKENS, UNK
+from textlstm.seq2seq.copying import PAD_ID, UNK_ID, copy_distribution, extended_size
+from textlstm.seq2seq.coverage import coverage_loss
 
 ATTENTIONS = ("luong", "bahdanau")
-PAD_ID = SPECIAL_TOKENS.index(PAD)  # the ids textlstm.vocab.Vocabulary gives them
-UNK_ID = SPECIAL_TOKENS.index(UNK)
+NEVER = -1e9  # the logit of <unk>: finite, so that a softmax over it stays a number
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
@@ -27,16 +28,25 @@ class Seq2Seq(keras.Model):
         a = tanh(W_c [context; h])                attentional hidden (Luong 2015, eq. 5)
         logits = a W_out + b                      W_out = embedding^T when tied
 
-    With `copy` (a pointer-generator, See, Liu & Manning 2017), the output
-    mixes that distribution with the attention weights spread onto the
-    source tokens, so that words of the document are easy to repeat:
+    The output layer never gives `<unk>` any probability (its logit is
+    `NEVER`). With `copy` (a pointer-generator, See, Liu & Manning 2017),
+    the output mixes that distribution with the attention weights spread
+    onto the source's words, over an extended vocabulary in which each
+    document's out-of-vocabulary words have temporary ids from `vocab_size`
+    on (`textlstm.seq2seq.copying`), so that any word of the document can
+    be written, in the vocabulary or not:
 
         p_gen = σ(w [context; h] + b)             how much to generate
         p(y) = p_gen softmax(logits)(y) + (1 - p_gen) Σ_{s: x_s = y} attention_s
         logits = log p(y)                         still logits: softmax(log p) = p
 
-    Unlike See et al. there is no extended vocabulary: a source word outside
-    the vocabulary is copied as `<unk>`, which decoding never emits.
+    With `coverage` (See et al. 2017), the attention also sees the coverage
+    `c^t = Σ_{t' < t} a^{t'}`, the attention paid to each source word so far,
+    as a feature of the keys, `k_s + c_s w_c`, and training adds
+    `coverage_weight * mean_t Σ_s min(a_s^t, c_s^t)` to the loss (only in
+    training: the validation loss stays the crossentropy). Each step's
+    attention then depends on the earlier steps', so teacher forcing runs
+    the attention one target step at a time.
 
     With `bidirectional`, each encoder layer's final forward and backward
     states are concatenated and projected back to `units` by a `Dense`, one
@@ -73,15 +83,23 @@ class Seq2Seq(keras.Model):
             projection; the attentional hidden state is then
             `embedding_dim` wide instead of `units`.
         copy: Mix copying from the source into the output distribution.
+        coverage: Give the attention the coverage as a feature and add the
+            coverage loss in training.
+        coverage_weight: Weight of the coverage loss, at least 0.
         **kwargs: Base model arguments, such as `name`.
 
     Call arguments:
         inputs: Dict with `"source"`, (batch, source_time) ids, and
-            `"decoder_input"`, (batch, target_time) ids.
-        training: Whether dropout applies.
+            `"decoder_input"`, (batch, target_time) ids; optionally
+            `"source_extended"`, the source's extended ids (see `encode`),
+            without which the source has no temporary ids. Temporary ids
+            in `"decoder_input"` are read as `<unk>`.
+        training: Whether dropout applies (and the coverage loss is added).
 
     Returns:
-        Logits, (batch, target_time, vocab_size).
+        Logits, (batch, target_time, vocab_size), or with `copy`
+        (batch, target_time, extended_size): `vocab_size` plus the largest
+        number of out-of-vocabulary words of a source in the batch.
 
     Example:
 
@@ -104,6 +122,8 @@ class Seq2Seq(keras.Model):
         dropout=0.0,
         tie_weights=False,
         copy=False,
+        coverage=False,
+        coverage_weight=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -121,6 +141,10 @@ class Seq2Seq(keras.Model):
         self.dropout = rate("dropout", dropout)
         self.tie_weights = bool(tie_weights)
         self.copy = bool(copy)
+        self.coverage = bool(coverage)
+        if isinstance(coverage_weight, bool) or not isinstance(coverage_weight, (int, float)) or coverage_weight < 0:
+            raise ValueError(f"coverage_weight must be a number >= 0. Received: coverage_weight={coverage_weight!r}")
+        self.coverage_weight = float(coverage_weight)
 
         layer_class = LAYERS_BY_NAME[cell]
         embedding_class = ReversibleEmbedding if tie_weights else keras.layers.Embedding
@@ -155,19 +179,30 @@ class Seq2Seq(keras.Model):
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.output_projection = None if tie_weights else keras.layers.Dense(vocab_size, name="output_projection")
         self.copy_gate = keras.layers.Dense(1, activation="sigmoid", name="copy_gate") if copy else None
+        self.coverage_feature = None
+        if coverage:
+            self.coverage_feature = keras.layers.Dense(units, use_bias=False, name="coverage_feature")
+            # A variable, so that a callback can switch the coverage loss on for the last epochs only.
+            self.coverage_loss_weight = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(self.coverage_weight), trainable=False,
+                name="coverage_loss_weight")
 
-    def encode(self, source, training=False):
+    def encode(self, source, training=False, source_extended=None):
         """Runs the encoder once over a batch of sources.
 
         Args:
             source: (batch, source_time) ids, padded with 0.
             training: Whether dropout applies.
+            source_extended: The same ids with each out-of-vocabulary word
+                given its document's temporary id (`vocab_size`,
+                `vocab_size + 1`, ... in order of first occurrence), or None
+                where the source has no such word.
 
         Returns:
             A dict: `"memory"` (batch, source_time, memory_size), the top
             encoder layer's outputs; `"keys"` (batch, source_time, units),
-            the memory projected for the attention scores; `"source"`, the
-            ids themselves (for copying); `"source_mask"`
+            the memory projected for the attention scores; `"copy_ids"`,
+            the extended ids that copying puts attention on; `"source_mask"`
             (batch, source_time), False at padding; and `"states"`, per
             decoder layer the list of its initial states, each (batch, units).
         """
@@ -181,8 +216,9 @@ class Seq2Seq(keras.Model):
             states.append(list(layer_states))
             if index < self.num_layers - 1:
                 x = self.dropout_layer(x, training=training)
-        return {"memory": x, "keys": self.key_projection(x), "source": source, "source_mask": source_mask,
-                "states": states}
+        copy_ids = source if source_extended is None else source_extended
+        return {"memory": x, "keys": self.key_projection(x), "copy_ids": ops.cast(copy_ids, "int32"),
+                "source_mask": source_mask, "states": states}
 
     def _bridge(self, index, layer_states):
         forward, backward = layer_states[: self.states_per_layer], layer_states[self.states_per_layer :]
@@ -193,15 +229,64 @@ class Seq2Seq(keras.Model):
         ]
 
     def call(self, inputs, training=False):
-        encoded = self.encode(inputs["source"], training=training)
+        heads = self._teacher_forced(inputs, training=training)
+        if self.coverage and training:
+            target_mask = ops.not_equal(inputs["decoder_input"], PAD_ID)
+            self.add_loss(self.coverage_loss_weight * coverage_loss(heads["weights"], target_mask))
+        return heads["logits"]
+
+    def attention_and_copy(self, source, decoder_input):
+        """The attention weights and the copy gate under teacher forcing, in inference mode.
+
+        Args:
+            source: (batch, source_time) ids, padded with 0.
+            decoder_input: (batch, target_time) ids, `<bos>` first.
+
+        Returns:
+            `(weights, p_gen)`: attention weights (batch, target_time,
+            source_time), and the probability of generating rather than
+            copying, (batch, target_time), or None without `copy`.
+        """
+        heads = self._teacher_forced({"source": source, "decoder_input": decoder_input}, training=False)
+        p_gen = heads["p_gen"]
+        return heads["weights"], None if p_gen is None else p_gen[..., 0]
+
+    def _teacher_forced(self, inputs, training):
+        encoded = self.encode(inputs["source"], training=training, source_extended=inputs.get("source_extended"))
         decoder_input = inputs["decoder_input"]
-        x = self.dropout_layer(self.embedding(decoder_input), training=training)
+        x = self.dropout_layer(self.embedding(self._in_vocabulary(decoder_input)), training=training)
         target_mask = ops.not_equal(decoder_input, PAD_ID)
         for index, (layer, initial_state) in enumerate(zip(self.decoder_layers, encoded["states"])):
             x, *_ = layer(x, initial_state=initial_state, mask=target_mask, training=training)
             if index < self.num_layers - 1:
                 x = self.dropout_layer(x, training=training)
-        return self.output_logits(x, encoded, training=training)
+        if not self.coverage:
+            return self._heads(x, encoded, training=training)
+        # Coverage makes each step's attention depend on the earlier steps': one step at a time.
+        queries = tf.transpose(x, (1, 0, 2))  # (target_time, batch, units)
+        time = tf.shape(queries)[0]
+        names = ("logits", "weights", "p_gen") if self.copy else ("logits", "weights")
+
+        def step(index, coverage, arrays):
+            heads = self._heads(queries[index][:, None, :], encoded, coverage=coverage, training=training)
+            arrays = {name: arrays[name].write(index, heads[name][:, 0]) for name in names}
+            return index + 1, coverage + heads["weights"][:, 0], arrays
+
+        arrays = {name: tf.TensorArray(tf.float32, size=time) for name in names}
+        _, _, arrays = tf.while_loop(lambda index, *_: index < time, step,
+                                     (tf.constant(0), tf.zeros(tf.shape(encoded["copy_ids"])), arrays))
+        heads = {name: tf.transpose(array.stack(), (1, 0, 2)) for name, array in arrays.items()}  # (batch, time, ...)
+        return {"p_gen": None, **heads}
+
+    def _in_vocabulary(self, token):
+        """Ids as the embedding reads them: a temporary id of a copied word becomes `<unk>`."""
+        return ops.where(ops.greater_equal(token, self.vocab_size), UNK_ID, token)
+
+    def initial_states(self, encoded):
+        """The decoder's states before the first step: per layer its states, and the coverage if it has one."""
+        if not self.coverage:
+            return encoded["states"]
+        return {"layers": encoded["states"], "coverage": ops.zeros(ops.shape(encoded["copy_ids"]), "float32")}
 
     def decode_step(self, token, states, encoded):
         """One decoder step in inference mode, for greedy and beam search.
@@ -210,25 +295,30 @@ class Seq2Seq(keras.Model):
         as `call` at one time step of teacher forcing.
 
         Args:
-            token: (batch,) ids of the previous token (`<bos>` at the start).
-            states: Per decoder layer, the list of its states.
+            token: (batch,) ids of the previous token (`<bos>` at the start);
+                a temporary id of a copied word is read as `<unk>`.
+            states: `initial_states(encoded)` at the first step, then what the previous step returned.
             encoded: `encode`'s dict (its `"states"` entry is not read).
 
         Returns:
-            `(logits, states)`: logits (batch, vocab_size) of the next token,
-            and the new states, structured as `states`.
+            `(logits, states)`: logits (batch, extended_size) of the next
+            token, and the new states, structured as `states`.
         """
+        layers_states = states["layers"] if self.coverage else states
         # The embedding lookup without the layer call, which would attach a padding mask the cells warn about.
-        x = ops.take(self.embedding.embeddings, token, axis=0)  # (batch, embedding_dim)
+        x = ops.take(self.embedding.embeddings, self._in_vocabulary(token), axis=0)  # (batch, embedding_dim)
         new_states = []
-        for layer, layer_states in zip(self.decoder_layers, states):
+        for layer, layer_states in zip(self.decoder_layers, layers_states):
             x, layer_states = layer.cell(x, layer_states, training=False)
             new_states.append(list(layer_states))
-        logits = self.output_logits(x[:, None, :], encoded, training=False)  # (batch, 1, vocab_size)
-        return logits[:, 0], new_states
+        coverage = states["coverage"] if self.coverage else None
+        heads = self._heads(x[:, None, :], encoded, coverage=coverage, training=False)  # (batch, 1, ...)
+        if self.coverage:
+            new_states = {"layers": new_states, "coverage": coverage + heads["weights"][:, 0]}
+        return heads["logits"][:, 0], new_states
 
     def output_logits(self, decoder_outputs, encoded, training=False):
-        """Attention, attentional hidden state and vocabulary logits.
+        """Attention, attentional hidden state and output logits of decoder outputs, without coverage.
 
         Args:
             decoder_outputs: (batch, target_time, units), the top decoder layer's outputs.
@@ -236,14 +326,20 @@ class Seq2Seq(keras.Model):
             training: Whether dropout applies.
 
         Returns:
-            Logits, (batch, target_time, vocab_size).
+            Logits, (batch, target_time, extended_size).
         """
+        return self._heads(decoder_outputs, encoded, training=training)["logits"]
+
+    def _heads(self, decoder_outputs, encoded, coverage=None, training=False):
+        """Logits, attention weights and copy gate of decoder outputs; coverage is (batch, source_time) or None."""
         query = decoder_outputs
         if self.query_projection is not None:
             query = self.query_projection(decoder_outputs)
+        keys = encoded["keys"]
+        if coverage is not None:
+            keys = keys + self.coverage_feature(coverage[..., None])  # (batch, source_time, units)
         context, weights = self.attention_layer(
-            [query, encoded["memory"], encoded["keys"]], mask=[None, encoded["source_mask"]],
-            return_attention_scores=True,
+            [query, encoded["memory"], keys], mask=[None, encoded["source_mask"]], return_attention_scores=True,
         )  # (batch, target_time, memory_size), (batch, target_time, source_time)
         context_and_h = ops.concatenate([context, decoder_outputs], axis=-1)
         attentional = self.dropout_layer(self.attentional(context_and_h), training=training)
@@ -251,47 +347,16 @@ class Seq2Seq(keras.Model):
             logits = self.output_projection(attentional)
         else:
             logits = self.embedding(attentional, reverse=True)
+        logits = ops.where(ops.arange(self.vocab_size) == UNK_ID, NEVER, logits)  # the output layer never says <unk>
         if not self.copy:
-            return logits
+            return {"logits": logits, "weights": weights, "p_gen": None}
         p_gen = self.copy_gate(context_and_h)  # (batch, target_time, 1)
-        p = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * self._copy_distribution(weights, encoded["source"])
-        return ops.log(p + 1e-9)
-
-    def attention_and_copy(self, source, decoder_input):
-        """The attention weights and the copy gate of teacher forcing, in inference mode.
-
-        Args:
-            source: (batch, source_time) ids, padded with 0.
-            decoder_input: (batch, target_time) ids, `<bos>` first.
-
-        Returns:
-            `(weights, p_gen)`: attention weights (batch, target_time,
-            source_time), and p_gen (batch, target_time), the probability
-            of generating rather than copying, or None without `copy`.
-        """
-        encoded = self.encode(source)
-        x = self.embedding(decoder_input)
-        target_mask = ops.not_equal(decoder_input, PAD_ID)
-        for layer, initial_state in zip(self.decoder_layers, encoded["states"]):
-            x, *_ = layer(x, initial_state=initial_state, mask=target_mask)
-        query = x if self.query_projection is None else self.query_projection(x)
-        context, weights = self.attention_layer(
-            [query, encoded["memory"], encoded["keys"]], mask=[None, encoded["source_mask"]],
-            return_attention_scores=True,
-        )
-        if not self.copy:
-            return weights, None
-        return weights, self.copy_gate(ops.concatenate([context, x], axis=-1))[..., 0]
-
-    def _copy_distribution(self, weights, source):
-        """Attention weights summed per source token id: (batch, target_time, vocab_size)."""
-        shape = ops.shape(weights)  # (batch, target_time, source_time)
-        batch_index = ops.broadcast_to(ops.arange(shape[0])[:, None, None], shape)
-        time_index = ops.broadcast_to(ops.arange(shape[1])[None, :, None], shape)
-        token_index = ops.broadcast_to(ops.cast(source, "int32")[:, None, :], shape)
-        indices = ops.stack([batch_index, time_index, token_index], axis=-1)  # (batch, target_time, source_time, 3)
-        # Repeated indices (a word that occurs twice in the source) are summed.
-        return ops.scatter(indices, ops.cast(weights, "float32"), (shape[0], shape[1], self.vocab_size))
+        size = extended_size(encoded["copy_ids"], self.vocab_size)
+        p_vocab = ops.softmax(logits, axis=-1)
+        shape = ops.shape(p_vocab)
+        p_vocab = ops.concatenate([p_vocab, ops.zeros((shape[0], shape[1], size - self.vocab_size))], axis=-1)
+        p = p_gen * p_vocab + (1.0 - p_gen) * copy_distribution(weights, encoded["copy_ids"], size)
+        return {"logits": ops.log(p + 1e-9), "weights": weights, "p_gen": p_gen}
 
     def get_config(self):
         return {
@@ -306,6 +371,8 @@ class Seq2Seq(keras.Model):
             "dropout": self.dropout,
             "tie_weights": self.tie_weights,
             "copy": self.copy,
+            "coverage": self.coverage,
+            "coverage_weight": self.coverage_weight,
         }
 
 

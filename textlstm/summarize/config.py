@@ -40,7 +40,13 @@ class SummarizeConfig(Decoding, TrainConfig):
     bidirectional: bool = option(True, "run the encoder in both directions")
     attention: str = option("luong", "attention score: multiplicative (luong) or additive (bahdanau)",
                             choices=("luong", "bahdanau"))
-    copy: bool = option(True, "mix copying of source words into the output distribution (pointer-generator)")
+    copy: bool = option(True, "mix copying of source words into the output distribution (pointer-generator), "
+                        "words outside the vocabulary included")
+    coverage: bool = option(True, "give the attention the attention paid so far and add the coverage loss, which "
+                            "discourages attending to the same words again")
+    coverage_weight: float = option(1.0, "weight of the coverage loss", minimum=0)
+    coverage_epochs: int = option(0, "add the coverage loss in the last N epochs only; 0 adds it from the start",
+                                  minimum=0)
     label_smoothing: float = option(0.0, "weight of the uniform distribution mixed into the targets; 0 is off",
                                     minimum=0, below=1)
 
@@ -53,5 +59,5 @@ class SummarizeConfig(Decoding, TrainConfig):
     def model_arguments(self, vocab_size):
         """The arguments of `Seq2Seq` for a vocabulary of vocab_size tokens."""
         names = ("embedding_dim", "units", "num_layers", "cell", "bidirectional", "attention", "dropout",
-                 "tie_weights", "copy")
+                 "tie_weights", "copy", "coverage", "coverage_weight")
         return {"vocab_size": vocab_size, **{name: getattr(self, name) for name in names}}

@@ -10,6 +10,7 @@ import numpy as np
 
 from textlstm.corpus import SPLITS, as_references, as_text, load_splits, read_file
 from textlstm.errors import UsageError
+from textlstm.seq2seq.copying import PAD_ID, extended_ids
 from textlstm.vocab import BOS, EOS
 
 SOURCE_FIELDS = ("text", "document", "article", "email_body")
@@ -39,7 +40,20 @@ def tokenize_graph(text):
     """
     import tensorflow as tf
 
-    text = tf.strings.lower(text, encoding="utf-8")
+    return split_words(tf.strings.lower(text, encoding="utf-8"))
+
+
+def split_words(text):
+    """`tokenize_graph` without lowercasing: the words as spelled (lowercasing moves no word boundary).
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> split_words(tf.constant(["Re: Q3"])).to_list()
+    [[b'Re', b':', b'Q3']]
+    """
+    import tensorflow as tf
+
     return tf.strings.split(tf.strings.regex_replace(text, PUNCTUATION, r" \1 "))
 
 
@@ -192,8 +206,39 @@ def encode_sources(token_lists, vocab, max_source_len):
     return _pad(rows)
 
 
-def encode_targets(token_lists, vocab, max_target_len):
+def encode_extended_sources(token_lists, vocab, max_source_len):
+    """The sources' extended ids (`textlstm.seq2seq.copying`), cut and ended as `encode_sources` does.
+
+    Returns:
+        `(ids, oovs)`: int32 array (examples, longest source + 1), padded
+        with 0, and per source its out-of-vocabulary words in the order of
+        their temporary ids.
+
+    Example:
+
+    >>> from textlstm.vocab import Vocabulary
+    >>> vocab = Vocabulary.build([["a", "b"]])  # 6 tokens
+    >>> ids, oovs = encode_extended_sources([["zed", "a", "zed", "ork"]], vocab, max_source_len=3)
+    >>> ids.tolist(), oovs
+    ([[6, 4, 6, 2]], [['zed']])
+    """
+    rows, oovs = zip(*(extended_ids(tokens[:max_source_len] + [EOS], vocab) for tokens in token_lists))
+    return _pad(rows), list(oovs)
+
+
+def encode_targets(token_lists, vocab, max_target_len, oovs=None):
     """Teacher-forcing pairs: decoder inputs `<bos> y` and labels `y <eos>`, y cut to max_target_len.
+
+    A label outside the vocabulary is its temporary id where it occurs in
+    its document (`oovs`, from `encode_extended_sources`), and otherwise
+    padding: the loss leaves it out, since the output layer never gives
+    `<unk>` any probability. The decoder inputs keep `<unk>` for it.
+
+    Args:
+        token_lists: The summaries' tokens.
+        vocab: The `Vocabulary`.
+        max_target_len: Summary tokens kept.
+        oovs: Per summary, its document's out-of-vocabulary words; None for none.
 
     Returns:
         `(decoder_input, labels)`, int32 arrays (examples, longest target + 1), padded with 0.
@@ -202,12 +247,18 @@ def encode_targets(token_lists, vocab, max_target_len):
 
     >>> from textlstm.vocab import Vocabulary
     >>> vocab = Vocabulary.build([["a", "b"]])
-    >>> decoder_input, labels = encode_targets([["a", "b"]], vocab, max_target_len=5)
+    >>> decoder_input, labels = encode_targets([["a", "zed", "b", "qix"]], vocab, 5, oovs=[["zed"]])
     >>> decoder_input.tolist(), labels.tolist()
-    ([[3, 4, 5]], [[4, 5, 2]])
+    ([[3, 4, 1, 5, 1]], [[4, 6, 5, 0, 2]])
     """
     cut = [tokens[:max_target_len] for tokens in token_lists]
-    return _pad([vocab.encode([BOS] + tokens) for tokens in cut]), _pad([vocab.encode(tokens + [EOS]) for tokens in cut])
+    oovs = oovs or [[] for _ in cut]
+    labels = []
+    for tokens, document_oovs in zip(cut, oovs):
+        temporary = {word: len(vocab) + index for index, word in enumerate(document_oovs)}
+        labels.append([vocab.ids.get(token, temporary.get(token, PAD_ID)) for token in tokens]
+                      + [vocab.eos_id])
+    return _pad([vocab.encode([BOS] + tokens) for tokens in cut]), _pad(labels)
 
 
 def _pad(rows):

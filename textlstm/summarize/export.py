@@ -3,27 +3,28 @@
 The graph holds the tokenizer (`tokenize_graph` and a
 `tf.lookup.StaticHashTable`), the weights and the beam search, so it loads
 with `tf.saved_model.load` in a process that never imports keras or
-textlstm. Signature:
+textlstm. Signatures:
 
-- `serving_default(text: string[batch], beam_size: int32 = training's, max_len: int32 = training's)
-  -> {summary: string[batch], score: float32[batch]}`
+- `serving_default(text: string[batch]) -> {summary: string[batch], score: float32[batch]}`,
+  decoded with every decoding setting of training (beam size, maximum length, ...);
+- `decode(text: string[batch], beam_size: int32, max_len: int32) -> {summary, score}`,
+  the same with another beam size and maximum length (clipped to [1, 16] and [min_len + 1, 200]);
+  the reloaded `decode` function (not the signature) may leave either out, to keep training's.
 
-The defaults of `beam_size` and `max_len` are stored in the SignatureDef, so
-`saved_model_cli run` and the reloaded `summarize(text)` function may leave
-them out; the TF2 `signatures["serving_default"]` call needs all three.
 Each document is cut to the training `max_source_len` tokens; an empty
-document gets an empty summary with score 0; `beam_size` is clipped to
-[1, 16] and `max_len` to [min_len + 1, 200]. The score is the length-normalised
-log-probability of the summary.
+document gets an empty summary with score 0. A copying model writes a
+word of the document that is outside the vocabulary as it is spelled in
+the document (its case kept; the words of the vocabulary are lowercase).
+The score is the length-normalised log-probability of the summary.
 """
 
 import tensorflow as tf
 
 from textlstm.export import vocabulary_table, write_saved_model
+from textlstm.seq2seq.copying import extended_ids_graph
 from textlstm.seq2seq.decode import MAX_BEAM_SIZE, MAX_SUMMARY_LEN, beam_search
-from textlstm.summarize.data import tokenize_graph
+from textlstm.summarize.data import split_words
 from textlstm.vocab import BOS
-
 
 
 def export_text_summarizer(model, vocab, config, path):
@@ -38,34 +39,51 @@ def export_text_summarizer(model, vocab, config, path):
     token_strings = tf.constant(vocab.tokens)
     table = vocabulary_table(vocab)
     bos_id, eos_id = vocab.ids[BOS], vocab.eos_id
+    vocab_size = len(vocab)
     decode_options = {"min_len": config.min_len, "length_penalty": config.length_penalty,
                       "no_repeat_ngram_size": config.no_repeat_ngram_size}
 
-    def serve(text, beam_size=tf.constant(config.beam_size), max_len=tf.constant(config.max_len)):
-        tokens = tokenize_graph(text)[:, : config.max_source_len]  # ragged (batch, words)
+    def summarize(text, beam_size, max_len):
+        words = split_words(text)[:, : config.max_source_len]  # ragged (batch, words), as spelled
+        tokens = tf.ragged.map_flat_values(tf.strings.lower, words, encoding="utf-8")
         ids = tf.cast(tf.ragged.map_flat_values(table.lookup, tokens), tf.int32)
-        eos = tf.fill([tf.shape(text)[0], 1], eos_id)
-        source = tf.concat([ids, tf.RaggedTensor.from_tensor(eos)], axis=1).to_tensor(0)  # (batch, words + 1)
-        beam_size = tf.clip_by_value(beam_size, 1, MAX_BEAM_SIZE)
-        max_len = tf.clip_by_value(max_len, config.min_len + 1, MAX_SUMMARY_LEN)
+        eos = tf.RaggedTensor.from_tensor(tf.fill([tf.shape(text)[0], 1], eos_id))
+        source = tf.concat([ids, eos], axis=1).to_tensor(0)  # (batch, words + 1)
+        spelled = tf.concat([words, tf.RaggedTensor.from_tensor(tf.fill([tf.shape(text)[0], 1], ""))],
+                            axis=1).to_tensor("")  # (batch, words + 1)
+        lowered = tf.strings.lower(spelled, encoding="utf-8")
+        source_extended, first = extended_ids_graph(lowered, source, vocab_size)
+        # Per document, its out-of-vocabulary words as spelled, by temporary id, and one "" so it is never empty.
+        document_words = tf.concat([tf.ragged.boolean_mask(spelled, first).to_tensor(""),
+                                    tf.fill([tf.shape(text)[0], 1], "")], axis=1)
+        extended = source_extended if config.copy else None
         summary_ids, scores = beam_search(model, source, bos_id, eos_id, beam_size=beam_size, max_len=max_len,
-                                          **decode_options)  # (batch, max_len), (batch,)
-        words = tf.ragged.boolean_mask(tf.gather(token_strings, summary_ids), summary_ids != 0)
-        summary = tf.strings.reduce_join(words, axis=1, separator=" ")
+                                          source_extended=extended, **decode_options)  # (batch, max_len), (batch,)
+        in_vocabulary = tf.gather(token_strings, tf.minimum(summary_ids, vocab_size - 1))
+        temporary = tf.clip_by_value(summary_ids - vocab_size, 0, tf.shape(document_words)[1] - 1)
+        copied = tf.gather(document_words, temporary, batch_dims=1)
+        summary_words = tf.where(summary_ids < vocab_size, in_vocabulary, copied)
+        summary_words = tf.ragged.boolean_mask(summary_words, summary_ids != 0)
+        summary = tf.strings.reduce_join(summary_words, axis=1, separator=" ")
         empty = tokens.row_lengths() == 0
         return {"summary": tf.where(empty, "", summary), "score": tf.where(empty, 0.0, scores)}
 
-    # A plain tf.Module rather than keras.export.ExportArchive: the archive saves concrete functions,
-    # which drop the tensor defaults of beam_size and max_len from the SignatureDef.
+    # A plain tf.Module rather than keras.export.ExportArchive, whose concrete functions would drop the
+    # tensor defaults that let the reloaded `decode` keep training's beam size and maximum length.
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]  # so that the SavedModel holds them
     module.table = table
+    text_spec = tf.TensorSpec([None], tf.string, name="text")
     # autograph=False: every loop is an explicit tf.while_loop, and autograph would reread the model's
     # source files from disk, which fails if they were edited while a long training run was going.
-    module.serving_default = tf.function(serve, autograph=False, input_signature=[
-        tf.TensorSpec([None], tf.string, name="text"),
-        tf.TensorSpec([], tf.int32, name="beam_size"),
-        tf.TensorSpec([], tf.int32, name="max_len"),
-    ])
-    write_saved_model(path, lambda directory: tf.saved_model.save(
-        module, directory, signatures={"serving_default": module.serving_default}))
+    def decode(text, beam_size=tf.constant(config.beam_size), max_len=tf.constant(config.max_len)):
+        return summarize(text, tf.clip_by_value(beam_size, 1, MAX_BEAM_SIZE),
+                         tf.clip_by_value(max_len, config.min_len + 1, MAX_SUMMARY_LEN))
+
+    # serving_default passes Python ints, so that the search's shapes are known when it is traced.
+    module.serving_default = tf.function(lambda text: summarize(text, config.beam_size, config.max_len),
+                                         autograph=False, input_signature=[text_spec])
+    module.decode = tf.function(decode, autograph=False, input_signature=[
+        text_spec, tf.TensorSpec([], tf.int32, name="beam_size"), tf.TensorSpec([], tf.int32, name="max_len")])
+    signatures = {"serving_default": module.serving_default, "decode": module.decode}
+    write_saved_model(path, lambda directory: tf.saved_model.save(module, directory, signatures=signatures))

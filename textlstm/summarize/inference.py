@@ -9,6 +9,7 @@ import os
 from textlstm.corpus import split_name
 from textlstm.errors import UsageError
 from textlstm.seq2seq.decode import MAX_BEAM_SIZE, MAX_SUMMARY_LEN
+from textlstm.seq2seq.repetition import repetition_rates
 from textlstm.seq2seq.rouge import ROUGE_TYPES, lead, mean_length, rouge
 from textlstm.summarize.data import load_pairs, load_single_file
 
@@ -37,9 +38,12 @@ def summarize_texts(exported, texts, beam_size=None, max_len=None):
                 flag = name.replace("_", "-")
                 raise UsageError(f"{flag} must be in [1, {largest}]. Received: {flag}={value}")
             options[name] = tf.constant(value, tf.int32)
+    # The reloaded `decode` keeps its Python defaults, training's settings, for an option left out; an
+    # export older than `decode` took the options in `serving_default`.
+    summarizer = getattr(exported, "decode", exported.serving_default) if options else exported.serving_default
     summaries, scores = [], []
     for start in range(0, len(texts), SERVING_BATCH):
-        outputs = exported.serving_default(tf.constant(texts[start: start + SERVING_BATCH], tf.string), **options)
+        outputs = summarizer(tf.constant(texts[start: start + SERVING_BATCH], tf.string), **options)
         summaries += [value.decode("utf-8") for value in outputs["summary"].numpy()]
         scores += [float(value) for value in outputs["score"].numpy()]
     return summaries, scores
@@ -53,13 +57,20 @@ def score_summaries(exported, sources, references, lead_words, beam_size=None, m
 
     Returns:
         `(metrics, predictions)`: metrics with keys `test_rouge1`, `test_rouge2`,
-        `test_rougeL`, `lead_rouge1`, `lead_rouge2`, `lead_rougeL`; predictions the model's summaries.
+        `test_rougeL`, `lead_rouge1`, `lead_rouge2`, `lead_rougeL`, and the
+        fractions of the model's summaries and of the (first) references that
+        repeat a word trigram or a word back to back (`test_repeated_trigram`,
+        `test_repeated_word`, `reference_repeated_trigram`,
+        `reference_repeated_word`); predictions the model's summaries.
     """
     predictions, _ = summarize_texts(exported, sources, beam_size, max_len)
     model_scores = rouge(references, predictions)
     lead_scores = rouge(references, lead(sources, lead_words))
     metrics = {f"test_{key}": round(value, 2) for key, value in model_scores.items()}
     metrics.update({f"lead_{key}": round(value, 2) for key, value in lead_scores.items()})
+    first_references = [reference if isinstance(reference, str) else reference[0] for reference in references]
+    for prefix, summaries in (("test", predictions), ("reference", first_references)):
+        metrics.update({f"{prefix}_{key}": round(value, 4) for key, value in repetition_rates(summaries).items()})
     return metrics, predictions
 
 

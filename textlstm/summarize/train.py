@@ -9,7 +9,7 @@ from textlstm.run import export_path
 from textlstm.seq2seq.model import build_model as build_seq2seq
 from textlstm.seq2seq.model import masked_loss
 from textlstm.seq2seq.rouge import mean_length
-from textlstm.summarize.data import encode_sources, encode_targets, load_pairs, tokenize
+from textlstm.summarize.data import encode_extended_sources, encode_sources, encode_targets, load_pairs, tokenize
 from textlstm.summarize.export import export_text_summarizer
 from textlstm.summarize.inference import score_summaries
 from textlstm.vocab import Vocabulary
@@ -18,10 +18,17 @@ NUM_EXAMPLES = 5  # source / reference / output triples kept in metrics.json
 
 
 def _arrays(sources, targets, vocab, config):
-    """Returns ({"source", "decoder_input"}, labels) id arrays of one split's token lists."""
-    source = encode_sources(sources, vocab, config.max_source_len)
-    decoder_input, labels = encode_targets(targets, vocab, config.max_target_len)
-    return {"source": source, "decoder_input": decoder_input}, labels
+    """Returns ({"source", "decoder_input"[, "source_extended"]}, labels) id arrays of one split's token lists.
+
+    A copying model also gets the sources' extended ids, and its labels use
+    the temporary ids of the words it can copy.
+    """
+    inputs = {"source": encode_sources(sources, vocab, config.max_source_len)}
+    oovs = None
+    if config.copy:
+        inputs["source_extended"], oovs = encode_extended_sources(sources, vocab, config.max_source_len)
+    inputs["decoder_input"], labels = encode_targets(targets, vocab, config.max_target_len, oovs)
+    return inputs, labels
 
 
 def prepare(config, log=print):
@@ -57,12 +64,37 @@ def build_model(config, data):
     return model
 
 
+class CoverageSchedule(keras.callbacks.Callback):
+    """Sets the model's coverage-loss weight at each epoch: 0 before epoch `first_epoch` (0-based), `weight` from it.
+
+    Args:
+        weight: The coverage-loss weight once it is on.
+        first_epoch: The first epoch with the coverage loss.
+    """
+
+    def __init__(self, weight, first_epoch):
+        super().__init__()
+        self.weight = weight
+        self.first_epoch = first_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.coverage_loss_weight.assign(self.weight if epoch >= self.first_epoch else 0.0)
+
+
+def coverage_start(config):
+    """The first epoch (0-based) with the coverage loss: 0, or the first of the last `coverage_epochs`."""
+    return max(config.epochs - config.coverage_epochs, 0) if config.coverage_epochs else 0
+
+
 def task_callbacks(config):
-    """Early stopping on the validation loss."""
-    monitors = []
+    """The coverage-loss schedule, and early stopping on the validation loss, never before the coverage epochs."""
+    own, monitors = [], []
+    if config.coverage:
+        own.append(CoverageSchedule(config.coverage_weight, coverage_start(config)))
     if config.patience:
-        monitors.append(keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=config.patience))
-    return monitors, monitors
+        monitors.append(keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=config.patience,
+                                                      start_from_epoch=coverage_start(config) if config.coverage else 0))
+    return own + monitors, monitors
 
 
 def finish(model, config, data, run):
