@@ -261,22 +261,24 @@ class Seq2Seq(keras.Model):
             if index < self.num_layers - 1:
                 x = self.dropout_layer(x, training=training)
         if not self.coverage:
-            return self._heads(x, encoded, training=training)
-        # Coverage makes each step's attention depend on the earlier steps': one step at a time.
+            return self._heads(x, encoded, *self._attend(x, encoded), training=training)
+        # Coverage makes each step's attention depend on the earlier steps': the attention runs one step at a
+        # time, and the output layer once over all steps.
         queries = tf.transpose(x, (1, 0, 2))  # (target_time, batch, units)
         time = tf.shape(queries)[0]
-        names = ("logits", "weights", "p_gen") if self.copy else ("logits", "weights")
 
-        def step(index, coverage, arrays):
-            heads = self._heads(queries[index][:, None, :], encoded, coverage=coverage, training=training)
-            arrays = {name: arrays[name].write(index, heads[name][:, 0]) for name in names}
-            return index + 1, coverage + heads["weights"][:, 0], arrays
+        def step(index, coverage, contexts, weights):
+            context, step_weights = self._attend(queries[index][:, None, :], encoded, coverage=coverage)
+            return (index + 1, coverage + step_weights[:, 0], contexts.write(index, context[:, 0]),
+                    weights.write(index, step_weights[:, 0]))
 
-        arrays = {name: tf.TensorArray(tf.float32, size=time) for name in names}
-        _, _, arrays = tf.while_loop(lambda index, *_: index < time, step,
-                                     (tf.constant(0), tf.zeros(tf.shape(encoded["copy_ids"])), arrays))
-        heads = {name: tf.transpose(array.stack(), (1, 0, 2)) for name, array in arrays.items()}  # (batch, time, ...)
-        return {"p_gen": None, **heads}
+        _, _, contexts, weights = tf.while_loop(
+            lambda index, *_: index < time, step,
+            (tf.constant(0), tf.zeros(tf.shape(encoded["copy_ids"])),
+             tf.TensorArray(tf.float32, size=time), tf.TensorArray(tf.float32, size=time)))
+        context = tf.transpose(contexts.stack(), (1, 0, 2))  # (batch, target_time, memory_size)
+        weights = tf.transpose(weights.stack(), (1, 0, 2))  # (batch, target_time, source_time)
+        return self._heads(x, encoded, context, weights, training=training)
 
     def _in_vocabulary(self, token):
         """Ids as the embedding reads them: a temporary id of a copied word becomes `<unk>`."""
@@ -312,35 +314,26 @@ class Seq2Seq(keras.Model):
             x, layer_states = layer.cell(x, layer_states, training=False)
             new_states.append(list(layer_states))
         coverage = states["coverage"] if self.coverage else None
-        heads = self._heads(x[:, None, :], encoded, coverage=coverage, training=False)  # (batch, 1, ...)
+        x = x[:, None, :]  # (batch, 1, units)
+        heads = self._heads(x, encoded, *self._attend(x, encoded, coverage=coverage), training=False)
         if self.coverage:
             new_states = {"layers": new_states, "coverage": coverage + heads["weights"][:, 0]}
         return heads["logits"][:, 0], new_states
 
-    def output_logits(self, decoder_outputs, encoded, training=False):
-        """Attention, attentional hidden state and output logits of decoder outputs, without coverage.
-
-        Args:
-            decoder_outputs: (batch, target_time, units), the top decoder layer's outputs.
-            encoded: `encode`'s dict.
-            training: Whether dropout applies.
-
-        Returns:
-            Logits, (batch, target_time, extended_size).
-        """
-        return self._heads(decoder_outputs, encoded, training=training)["logits"]
-
-    def _heads(self, decoder_outputs, encoded, coverage=None, training=False):
-        """Logits, attention weights and copy gate of decoder outputs; coverage is (batch, source_time) or None."""
+    def _attend(self, decoder_outputs, encoded, coverage=None):
+        """Context vectors and attention weights of decoder outputs; coverage is (batch, source_time) or None."""
         query = decoder_outputs
         if self.query_projection is not None:
             query = self.query_projection(decoder_outputs)
         keys = encoded["keys"]
         if coverage is not None:
             keys = keys + self.coverage_feature(coverage[..., None])  # (batch, source_time, units)
-        context, weights = self.attention_layer(
+        return self.attention_layer(
             [query, encoded["memory"], keys], mask=[None, encoded["source_mask"]], return_attention_scores=True,
         )  # (batch, target_time, memory_size), (batch, target_time, source_time)
+
+    def _heads(self, decoder_outputs, encoded, context, weights, training=False):
+        """Logits, attention weights and copy gate of decoder outputs, given their attention (`_attend`)."""
         context_and_h = ops.concatenate([context, decoder_outputs], axis=-1)
         attentional = self.dropout_layer(self.attentional(context_and_h), training=training)
         if self.output_projection is not None:
