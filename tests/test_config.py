@@ -7,7 +7,7 @@ import re
 import pytest
 
 import train
-from textlstm.config import TrainConfig, flag
+from textlstm.config import TrainConfig, config_from, flag
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.summarize.config import SummarizeConfig
@@ -58,3 +58,11 @@ def test_summarizer_settings_out_of_range_are_named():
         SummarizeConfig(beam_size=17).validate()
     with pytest.raises(UsageError, match=re.escape("min-len=5, max-len=5")):
         SummarizeConfig(min_len=5, max_len=5).validate()
+
+
+def test_a_run_that_predates_coverage_loads_without_it():
+    values = dataclasses.asdict(SummarizeConfig())
+    del values["coverage"]
+    assert config_from(values, SummarizeConfig).coverage is False
+    assert config_from({**values, "coverage": True}, SummarizeConfig).coverage is True
+    assert SummarizeConfig().coverage is True

@@ -15,19 +15,22 @@ from textlstm.errors import UsageError
 from textlstm.layers import LAYERS_BY_NAME
 
 
-def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None):
+def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None,
+           absent=dataclasses.MISSING):
     """A config field with its help text and the range `validate` checks.
 
     Args:
         default: The default value.
         help: One line for `--help`.
+        absent: The value of a run whose config.json predates the field (the
+            behaviour it was trained with), if that is not the default.
         choices: The allowed values, if only a few are.
         minimum, maximum: Inclusive bounds of a number.
         positive: The number must be above 0.
         below: Exclusive upper bound of a number.
     """
     checks = {"choices": choices, "minimum": minimum, "maximum": maximum, "positive": positive, "below": below}
-    return dataclasses.field(default=default, metadata={"help": help, **checks})
+    return dataclasses.field(default=default, metadata={"help": help, "absent": absent, **checks})
 
 
 def override(config_class, name, default):
@@ -140,6 +143,12 @@ def add_flags(parser, config_class, exclude=()):
 
 
 def config_from(values, config_class):
-    """A config_class from a run's config.json values; keys it does not know (such as `task`) are left out."""
-    names = {field.name for field in dataclasses.fields(config_class)}
-    return config_class(**{key: value for key, value in values.items() if key in names})
+    """A config_class from a run's config.json values.
+
+    Keys it does not know (such as `task`) are left out; a field the run
+    predates takes its `absent` value, or else its default.
+    """
+    fields = dataclasses.fields(config_class)
+    absent = {field.name: field.metadata.get("absent", dataclasses.MISSING) for field in fields}
+    values = {**{name: value for name, value in absent.items() if value is not dataclasses.MISSING}, **values}
+    return config_class(**{key: value for key, value in values.items() if key in absent})

@@ -43,7 +43,7 @@ class SummarizeConfig(Decoding, TrainConfig):
     copy: bool = option(True, "mix copying of source words into the output distribution (pointer-generator), "
                         "words outside the vocabulary included")
     coverage: bool = option(True, "give the attention the attention paid so far and add the coverage loss, which "
-                            "discourages attending to the same words again")
+                            "discourages attending to the same words again", absent=False)
     coverage_weight: float = option(1.0, "weight of the coverage loss", minimum=0)
     coverage_epochs: int = option(0, "add the coverage loss in the last N epochs only; 0 adds it from the start",
                                   minimum=0)
