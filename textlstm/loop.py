@@ -64,6 +64,8 @@ class TrainingLoop:
         self.rows = batch_size // strategy.num_replicas_in_sync
         self.carry_states = carry_states
         self.perplexity = perplexity
+        with strategy.scope():  # the optimizer's variables are the strategy's too
+            model.optimizer.build(model.trainable_variables)
         self._train_step = tf.function(self._train_step_fn)
         self._test_step = tf.function(self._test_step_fn)
 
@@ -73,11 +75,14 @@ class TrainingLoop:
         inputs = [x, *states] if self.carry_states else x
         outputs = self.model(inputs, training=training)
         predictions, states = (outputs[0], list(outputs[1:])) if self.carry_states else (outputs, [])
+        # Read now: the replicas' threads share the model, and the next one's call replaces its losses as soon
+        # as this one waits for the all-reduce.
+        own_losses = tf.add_n(self.model.losses) if training and self.model.losses else None
         loss_sum, weight_sum = self.loss(y, predictions, sample_weight)
         total_weight = tf.distribute.get_replica_context().all_reduce(SUM, weight_sum)
         loss = tf.math.divide_no_nan(loss_sum, total_weight)
-        if training and self.model.losses:
-            loss += tf.add_n(self.model.losses) * tf.math.divide_no_nan(weight_sum, total_weight)
+        if own_losses is not None:
+            loss += own_losses * tf.math.divide_no_nan(weight_sum, total_weight)
         return loss, loss_sum, weight_sum, states
 
     def _train_step_fn(self, x, y, sample_weight, states):

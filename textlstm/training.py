@@ -191,10 +191,10 @@ def train(task, config, verbose=1, callbacks=()):
         keras.utils.set_random_seed(config.seed)
         with strategy.scope():
             model = task.build_model(config, data)
+            loop = _loop(task, config, strategy, model, data)
         done = run.training_done(config)
         initial_epoch = 0 if done else run.restore(model)
         history = [epoch.get(task.monitor) for epoch in run.metrics()["epochs"]]
-        loop = _loop(task, config, strategy, model, data)
         done, initial_epoch, history = loop.share_from_chief(done, initial_epoch, history, config.epochs)
         if not done:
             own, monitors = task.callbacks(config)
@@ -236,7 +236,7 @@ def _train_worker(task, config, strategy):
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = task.build_model(config, data)
-    loop = _loop(task, config, strategy, model, data)
+        loop = _loop(task, config, strategy, model, data)
     done, initial_epoch, history = loop.share_from_chief(False, 0, [], config.epochs)
     if not done:
         own, monitors = task.callbacks(config)
