@@ -6,6 +6,8 @@ devices (and their one-device references) are subprocesses (`distributed.py`).
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -14,6 +16,7 @@ import pytest
 
 import train
 from conftest import assert_one_line_error
+from killed_runs import recorded_epochs, wait_for
 from lm_corpus import write_corpus
 from summarize_data import write_sample
 
@@ -139,3 +142,49 @@ def test_a_worker_that_cannot_reach_its_peers_stops_with_one_line(lm_corpus, tmp
     assert errors == [errors[0]] and "could not reach the other workers of TF_CONFIG (127.0.0.1:23462) within 3 s" \
         in errors[0], completed.stderr
     assert "Traceback" not in completed.stderr and not (tmp_path / "run").exists()
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("127.0.0.1", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_workers_killed_and_restarted_finish_the_run_that_one_process_makes(corpus, tmp_path):
+    flags = ["lm", "--data", str(corpus), *LM_FLAGS, "--epochs", "4", "--global-clipnorm", "0.25", "--optimizer", "adam",
+             "--lr", "0.003"]
+    assert train.main([*flags, "--out", str(tmp_path / "single")]) == 0
+    single = json.loads((tmp_path / "single" / "metrics.json").read_text())
+
+    out = tmp_path / "cluster"
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+
+    def start(index):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        return subprocess.Popen([sys.executable, "train.py", *flags, "--out", str(out), "--strategy", "multiworker"],
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(tf_config),
+                                         TEXTLSTM_PEER_TIMEOUT="120"))
+
+    chief, worker = start(0), start(1)
+    wait_for(chief, lambda: recorded_epochs(out) >= 1, 300, "finished epoch")
+    os.kill(worker.pid, signal.SIGKILL)  # the chief now fails or waits for it: stop it as well
+    os.kill(chief.pid, signal.SIGKILL)
+    chief.wait(), worker.wait()
+    assert 1 <= recorded_epochs(out) < 4
+    assert not (out / "saved_model").exists()
+
+    chief, worker = start(0), start(1)
+    for process in (chief, worker):
+        _, errors = process.communicate(timeout=600)
+        assert process.returncode == 0, errors[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["finished"] and len(metrics["epochs"]) == len(single["epochs"])
+    for key in ("valid_perplexity", "test_perplexity"):
+        assert metrics[key] == pytest.approx(single[key], rel=1e-4)
+    assert (out / "saved_model").exists()

@@ -138,7 +138,8 @@ class TrainingLoop:
             context = tf.distribute.get_replica_context()
             values = [tf.convert_to_tensor(variable) for variable in variables] + [tf.constant(progress)]
             first = tf.equal(context.replica_id_in_sync_group, 0)
-            return context.all_reduce(SUM, [tf.where(first, value, tf.zeros_like(value)) for value in values])
+            # One by one: an all-reduce of several tensors packs them together, which needs one dtype.
+            return [context.all_reduce(SUM, tf.where(first, value, tf.zeros_like(value))) for value in values]
 
         shared = tf.function(lambda: self.strategy.run(from_first_replica))()
         local = [self.strategy.experimental_local_results(value)[0] for value in shared]
