@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.callbacks import RestoreMonitors, StopOnNonFinite, run_callbacks
-from textlstm.errors import TrainingDiverged
+from textlstm.errors import TrainingDiverged, UsageError
 from textlstm.loop import TrainingLoop
 from textlstm.run import VOCAB_FILE, RunDirectory
 from textlstm.strategy import check_batch_size, is_chief, make_strategy
@@ -178,8 +178,17 @@ def train(task, config, verbose=1, callbacks=()):
     config.validate()
     strategy = make_strategy(config.strategy, config.devices)  # before any other TensorFlow op
     check_batch_size(strategy, config.batch_size)
-    if not is_chief(strategy):
-        return _train_worker(task, config, strategy)
+    try:
+        if not is_chief(strategy):
+            return _train_worker(task, config, strategy)
+        return _train_chief(task, config, strategy, verbose, callbacks, started)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+        raise UsageError(f"lost the other workers of TF_CONFIG ({error.message.splitlines()[0]}); start the same "
+                         "command on each of them again to continue the run") from None
+
+
+def _train_chief(task, config, strategy, verbose, callbacks, started):
+    """Everything `train` does on one machine, or on the chief of a cluster: the only writer of the run."""
     run = RunDirectory(config.out)
     run.check(config)
     data = task.prepare(config)
