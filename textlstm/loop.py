@@ -189,7 +189,8 @@ class TrainingLoop:
     def _logs(self, prefix, mean_loss, loss_sum, weight_sum):
         logs = {f"{prefix}loss": mean_loss}
         if self.perplexity:
-            logs[f"{prefix}perplexity"] = float(np.exp(loss_sum / weight_sum)) if weight_sum else float("nan")
+            with np.errstate(over="ignore"):  # a diverged run's perplexity is inf, as fit logs it
+                logs[f"{prefix}perplexity"] = float(np.exp(loss_sum / weight_sum)) if weight_sum else float("nan")
         return logs
 
     def evaluate(self, split="valid"):
