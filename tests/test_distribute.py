@@ -48,6 +48,16 @@ def largest_difference(a, b, when):
     return max(np.abs(a[key] - b[key]).max() for key in a if key.startswith(when))
 
 
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("127.0.0.1", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports
+
+
 @pytest.fixture(scope="module")
 def lm_corpus(tmp_path_factory):
     return write_corpus(tmp_path_factory.mktemp("corpus"), train_lines=60, eval_lines=10)
@@ -132,26 +142,17 @@ def test_a_malformed_tf_config_is_refused(lm_corpus, tmp_path, capsys, monkeypat
 
 @pytest.mark.slow
 def test_a_worker_that_cannot_reach_its_peers_stops_with_one_line(lm_corpus, tmp_path):
-    tf_config = {"cluster": {"worker": ["127.0.0.1:23461", "127.0.0.1:23462"]}, "task": {"type": "worker", "index": 0}}
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]  # nothing listens on the second
+    tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": 0}}
     completed = subprocess.run(
         [sys.executable, "train.py", "lm", "--data", str(lm_corpus), "--out", str(tmp_path / "run"), *LM_FLAGS,
          "--strategy", "multiworker"], cwd=REPO, capture_output=True, text=True, timeout=120,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(tf_config), TEXTLSTM_PEER_TIMEOUT="3"))
     assert completed.returncode != 0
     errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == [errors[0]] and "could not reach the other workers of TF_CONFIG (127.0.0.1:23462) within 3 s" \
+    assert errors == [errors[0]] and f"could not reach the other workers of TF_CONFIG ({workers[1]}) within 3 s" \
         in errors[0], completed.stderr
     assert "Traceback" not in completed.stderr and not (tmp_path / "run").exists()
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("127.0.0.1", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
 
 
 @pytest.mark.slow
