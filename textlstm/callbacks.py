@@ -11,7 +11,7 @@ from textlstm.files import write_json
 from textlstm.run import CHECKPOINT_DIR, METRICS_FILE
 
 
-def run_callbacks(run, monitor, monitors, train_tokens, hint):
+def run_callbacks(run, monitor, monitors, history, train_tokens, hint):
     """The callbacks that make a run resumable, in the order they must run at the end of an epoch.
 
     First the guard against a non-finite loss; then `monitors` (plateau,
@@ -24,10 +24,10 @@ def run_callbacks(run, monitor, monitors, train_tokens, hint):
         run: The `RunDirectory`.
         monitor: The validation metric to minimise, such as "val_loss".
         monitors: The Keras callbacks that watch `monitor`.
+        history: The earlier epochs' values of `monitor` (None where there was none).
         train_tokens: Training tokens per epoch, for the throughput in metrics.json.
         hint: What to try when the loss stops being finite, for the error message.
     """
-    history = [epoch.get(monitor) for epoch in run.metrics()["epochs"]]
     return [
         StopOnNonFinite(monitor, hint),
         RestoreMonitors(monitors, history),

@@ -59,6 +59,14 @@ def train(args):
         from textlstm.lm.train import train_language_model
 
         metrics = train_language_model(config)
+    else:
+        from textlstm.summarize.train import train_summarizer
+
+        metrics = train_summarizer(config)
+    if metrics is None:
+        print(f"worker done; the chief (worker 0 of TF_CONFIG) writes the run directory {config.out}")
+        return
+    if args.task == "lm":
         print(f"valid perplexity {metrics['valid_perplexity']:.2f}  test perplexity "
               f"{metrics['test_perplexity']:.2f}  (vocabulary {metrics['vocab_size']}, "
               f"{metrics['tokens_per_second']:.0f} tokens/s, {metrics['wall_time_seconds']:.0f} s)")
@@ -66,9 +74,7 @@ def train(args):
             print(f"  {sample['prompt']} | {sample['text']}".replace("\n", " / "))
     else:
         from textlstm.summarize.inference import rouge_table
-        from textlstm.summarize.train import train_summarizer
 
-        metrics = train_summarizer(config)
         print(f"test ROUGE F1 (%) on {metrics['split_sizes']['test']} examples, best epoch "
               f"{metrics['best_epoch']}, {metrics['wall_time_seconds']:.0f} s:")
         print(rouge_table(metrics))

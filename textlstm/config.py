@@ -70,6 +70,11 @@ class TrainConfig:
                            minimum=0)
     clipnorm: float = option(0.0, "clip each gradient tensor to this norm on its own; 0 is off", minimum=0)
     global_clipnorm: float = option(None, "clip all gradients together to this global norm; 0 is off", minimum=0)
+    strategy: str = option("none", "where to train: none (one device), mirrored (this machine's GPUs, or --devices "
+                           "CPU parts), multiworker (machines named in TF_CONFIG)",
+                           choices=("none", "mirrored", "multiworker"))
+    devices: int = option(0, "mirrored: use the first N GPUs (without GPUs: split the CPU into N devices); "
+                          "0 means every GPU", minimum=0)
     seed: int = option(1, "random seed for initialization, dropout and the order of the examples", minimum=0,
                        maximum=2**32 - 1)
     export: str = option("", "SavedModel directory; empty means saved_model/ in the run directory")
@@ -90,6 +95,9 @@ class TrainConfig:
         if self.clipnorm and self.global_clipnorm:
             raise UsageError("use clipnorm or global-clipnorm, not both. "
                              f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
+        if self.devices and self.strategy != "mirrored":
+            raise UsageError(f"devices is for --strategy mirrored. Received: devices={self.devices}, "
+                             f"strategy={self.strategy}")
 
 
 def check_fields(config):

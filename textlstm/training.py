@@ -9,10 +9,14 @@ import dataclasses
 import time
 
 import keras
+import numpy as np
+import tensorflow as tf
 
-from textlstm.callbacks import run_callbacks
-from textlstm.errors import TrainingDiverged
+from textlstm.callbacks import RestoreMonitors, StopOnNonFinite, run_callbacks
+from textlstm.errors import TrainingDiverged, UsageError
+from textlstm.loop import TrainingLoop
 from textlstm.run import VOCAB_FILE, RunDirectory
+from textlstm.strategy import check_batch_size, is_chief, make_strategy
 from textlstm.vocab import Vocabulary
 
 OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
@@ -42,16 +46,68 @@ class TaskData:
 
     Attributes:
         vocab: The vocabulary built from the training split.
-        fit_arguments: `model.fit`'s data arguments (`x`, `y`, `sample_weight`,
-            `batch_size`, `shuffle`, `validation_data`, ...).
+        batches: (split, first_row=0, num_rows=None, epoch=0) -> `tf.data.Dataset`
+            of (x, y, sample_weight): element k is rows [first_row,
+            first_row + num_rows) of global batch k of "train" or "valid".
+        steps: split -> global batches per epoch.
         train_tokens: Real training tokens in one epoch.
         splits: Whatever else the task's evaluation needs (test data, ...).
     """
 
     vocab: Vocabulary
-    fit_arguments: dict
+    batches: callable
+    steps: callable
     train_tokens: int
     splits: dict
+
+
+def batches_from_arrays(arrays, batch_size, shuffle_seed=None):
+    """`TaskData.batches` and `TaskData.steps` over in-memory splits.
+
+    Every global batch has batch_size rows: the last one is filled up with
+    rows of zeros that weigh 0. With shuffle_seed, the training rows come in
+    an order fixed by the seed and the epoch.
+
+    Args:
+        arrays: split -> (x, y, sample_weight); x a NumPy array or a dict of
+            them, sample_weight per row or per token, or None (every row weighs 1).
+        batch_size: Rows of a global batch.
+        shuffle_seed: None keeps the order (language-model streams).
+
+    Returns:
+        (batches, steps), the two callables of `TaskData`.
+
+    Example:
+
+    >>> batches, steps = batches_from_arrays({"train": (np.arange(5), np.arange(5), None)}, batch_size=2)
+    >>> steps("train"), [y.numpy().tolist() for x, y, w in batches("train", first_row=1, num_rows=1)]
+    (3, [[1], [3], [0]])
+    """
+
+    def steps(split):
+        return -(-len(arrays[split][1]) // batch_size)
+
+    def batches(split, first_row=0, num_rows=None, epoch=0):
+        x, y, sample_weight = arrays[split]
+        if sample_weight is None:
+            sample_weight = np.ones(len(y), np.float32)
+        order = np.arange(len(y))
+        if shuffle_seed is not None and split == "train":
+            order = np.random.default_rng([shuffle_seed, epoch]).permutation(len(y))
+        num_rows = batch_size if num_rows is None else num_rows
+        starts = np.arange(steps(split))[:, None] * batch_size + first_row
+        rows = order[np.minimum(starts + np.arange(num_rows), len(y) - 1)].reshape(-1)
+        real = (starts + np.arange(num_rows) < len(y)).reshape(-1)
+
+        def take(values):
+            taken = values[rows]
+            taken[~real] = 0
+            return taken
+
+        data = (keras.tree.map_structure(take, x), take(y), take(sample_weight.astype(np.float32)))
+        return tf.data.Dataset.from_tensor_slices(data).batch(num_rows)
+
+    return batches, steps
 
 
 @dataclasses.dataclass
@@ -61,12 +117,19 @@ class Task:
     Attributes:
         name: "lm" or "summarize", recorded in config.json.
         prepare: config -> `TaskData`: reads, tokenizes and encodes the data; writes nothing.
-        build_model: (config, data) -> the compiled, built Keras model.
+        build_model: (config, data) -> the compiled, built Keras model that trains.
+        loss: config -> (y_true, y_pred, sample_weight) -> (sum of the weighted
+            token losses, sum of the weights) over some rows: the model's
+            loss is their ratio over a whole global batch.
         monitor: The validation log key that picks the best epoch.
         callbacks: config -> (callbacks, monitors): the task's own callbacks
             (schedules, early stopping) and those of them that watch `monitor`.
         finish: (model with the best epoch's weights, config, data, run) -> dict:
             evaluates and exports; the dict joins metrics.json.
+        carry_states: The model takes and returns each replica's states (`TrainingLoop`).
+        perplexity: Log perplexity beside the loss.
+        saved_model: (config, data, model) -> the model the run saves and
+            `finish` gets, with model's weights; None: the training model.
     """
 
     name: str
@@ -75,6 +138,10 @@ class Task:
     monitor: str
     callbacks: callable
     finish: callable
+    loss: callable
+    carry_states: bool = False
+    perplexity: bool = False
+    saved_model: callable = None
 
 
 def divergence_hint(config):
@@ -109,6 +176,19 @@ def train(task, config, verbose=1, callbacks=()):
     """
     started = time.perf_counter()
     config.validate()
+    strategy = make_strategy(config.strategy, config.devices)  # before any other TensorFlow op
+    check_batch_size(strategy, config.batch_size)
+    try:
+        if not is_chief(strategy):
+            return _train_worker(task, config, strategy)
+        return _train_chief(task, config, strategy, verbose, callbacks, started)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+        raise UsageError(f"lost the other workers of TF_CONFIG ({error.message.splitlines()[0]}); start the same "
+                         "command on each of them again to continue the run") from None
+
+
+def _train_chief(task, config, strategy, verbose, callbacks, started):
+    """Everything `train` does on one machine, or on the chief of a cluster: the only writer of the run."""
     run = RunDirectory(config.out)
     run.check(config)
     data = task.prepare(config)
@@ -118,17 +198,24 @@ def train(task, config, verbose=1, callbacks=()):
         data.vocab.save(run.file(VOCAB_FILE))
         earlier_seconds = sum(epoch["epoch_seconds"] for epoch in run.metrics()["epochs"])
         keras.utils.set_random_seed(config.seed)
-        model = task.build_model(config, data)
-        if not run.training_done(config):
-            initial_epoch = run.restore(model)
+        with strategy.scope():
+            model = task.build_model(config, data)
+            loop = _loop(task, config, strategy, model, data)
+        done = run.training_done(config)
+        initial_epoch = 0 if done else run.restore(model)
+        history = [epoch.get(task.monitor) for epoch in run.metrics()["epochs"]]
+        done, initial_epoch, history = loop.share_from_chief(done, initial_epoch, history, config.epochs)
+        if not done:
             own, monitors = task.callbacks(config)
-            resumable = run_callbacks(run, task.monitor, monitors, data.train_tokens, divergence_hint(config))
+            resumable = run_callbacks(run, task.monitor, monitors, history, data.train_tokens,
+                                      divergence_hint(config))
             try:
-                model.fit(**data.fit_arguments, epochs=config.epochs, initial_epoch=initial_epoch,
-                          callbacks=own + resumable + list(callbacks), verbose=verbose)
+                loop.fit(config.epochs, initial_epoch, own + resumable + list(callbacks), verbose,
+                         data.steps("train"))
             except TrainingDiverged:
-                run.save_best(model)
+                run.save_best(_saved_model(task, config, data, model))
                 raise
+        model = _saved_model(task, config, data, model)
         run.save_best(model)
         metrics = summary_of_epochs(run.metrics()["epochs"], task.monitor, data.train_tokens)
         metrics.update(task.finish(model, config, data, run))
@@ -137,6 +224,34 @@ def train(task, config, verbose=1, callbacks=()):
     finally:
         run.unlock()
     return run.metrics()
+
+
+def _loop(task, config, strategy, model, data):
+    return TrainingLoop(strategy, model, task.loss(config), data.batches, config.batch_size,
+                        carry_states=task.carry_states, perplexity=task.perplexity)
+
+
+def _saved_model(task, config, data, model):
+    return task.saved_model(config, data, model) if task.saved_model else model
+
+
+def _train_worker(task, config, strategy):
+    """A worker other than the chief: trains in step with it, from the chief's weights and epoch, writing nothing.
+
+    Returns:
+        None: the chief writes the run directory and the metrics.
+    """
+    data = task.prepare(config)
+    keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        model = task.build_model(config, data)
+        loop = _loop(task, config, strategy, model, data)
+    done, initial_epoch, history = loop.share_from_chief(False, 0, [], config.epochs)
+    if not done:
+        own, monitors = task.callbacks(config)
+        loop.fit(config.epochs, initial_epoch, own + [StopOnNonFinite(task.monitor, divergence_hint(config)),
+                                                      RestoreMonitors(monitors, history)], verbose=0)
+    return None
 
 
 def summary_of_epochs(epochs, monitor, train_tokens):

@@ -8,7 +8,7 @@ from textlstm.embedding import ReversibleEmbedding
 from textlstm.training import make_optimizer
 
 
-def build_language_model(config, vocab_size, batch_size=None, stateful=False, carry_states=False):
+def build_language_model(config, vocab_size, batch_size=None, stateful=False, carry_states=False, state_inputs=False):
     """Builds the next-token model described by an `LMConfig`.
 
     Layers are named `embedding`, `recurrent_1` ... `recurrent_N` and `output`
@@ -26,6 +26,10 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
             (id 0 is masked padding) and each layer's initial states; outputs
             are the logits after the last real token (batch, vocab) and each
             layer's final states.
+        state_inputs: Inputs are token windows and each layer's initial
+            states; outputs are the logits of every step (batch, time, vocab)
+            and each layer's final states: truncated backpropagation through
+            time with the states in the caller's hands (`textlstm.loop`).
 
     Returns:
         A `keras.Model`. Without `carry_states` it maps (batch, time) ids to
@@ -37,11 +41,12 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
     hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(embedding(tokens))
     initial_states, final_states = [], []
+    with_states = carry_states or state_inputs
     for index in range(1, config.num_layers + 1):
-        layer = LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=carry_states,
+        layer = LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=with_states,
                                             stateful=stateful, name=f"recurrent_{index}",
                                             **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
-        if carry_states:
+        if with_states:
             states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
                       for number, size in enumerate(_state_sizes(layer))]
             hidden, *layer_final_states = layer(hidden, initial_state=states)
@@ -60,6 +65,8 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
                                     **_uniform(config, config.num_layers + 1, "kernel_initializer"))(hidden)
     if carry_states:
         return keras.Model([tokens] + initial_states, [logits] + final_states, name="language_model_step")
+    if state_inputs:
+        return keras.Model([tokens] + initial_states, [logits] + final_states, name="language_model")
     return keras.Model(tokens, logits, name="language_model")
 
 

@@ -3,12 +3,11 @@
 import keras
 
 from textlstm import training
-from textlstm.callbacks import ResetStates
 from textlstm.errors import UsageError
 from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize_lines
 from textlstm.lm.export import export_language_model
 from textlstm.lm.inference import generate_text
-from textlstm.lm.model import build_language_model, compile_language_model
+from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.run import export_path, load_run
 from textlstm.vocab import Vocabulary
@@ -36,16 +35,35 @@ def prepare(config):
             raise UsageError(f"the {split} split of {config.data} has no text")
     vocab = Vocabulary.build(tokens["train"], config.max_vocab, config.min_count)
     windows = {split: windows_of_split(token_lists, vocab, config, split) for split, token_lists in tokens.items()}
-    inputs, targets, weights = windows["train"]
-    fit_arguments = dict(x=inputs, y=targets, sample_weight=weights, batch_size=config.batch_size, shuffle=False,
-                         validation_data=windows["valid"], validation_batch_size=config.batch_size)
-    return training.TaskData(vocab=vocab, fit_arguments=fit_arguments, train_tokens=int(weights.sum()),
+    # Global batch k is window k of every stream, row b of stream b, never shuffled.
+    batches, steps = training.batches_from_arrays({split: windows[split] for split in ("train", "valid")},
+                                                  config.batch_size)
+    return training.TaskData(vocab=vocab, batches=batches, steps=steps, train_tokens=int(windows["train"][2].sum()),
                              splits={"windows": windows, "test_lines": tokens["test"]})
 
 
 def build_model(config, data):
-    model = build_language_model(config, len(data.vocab), batch_size=config.batch_size, stateful=True)
-    return compile_language_model(model, config)
+    """The model that trains: windows and states in, logits and states out, so that each replica carries its own."""
+    return compile_language_model(build_language_model(config, len(data.vocab), state_inputs=True), config)
+
+
+def stateful_model(config, data, model):
+    """The stateful twin of the training model, with its weights: what the run saves, evaluates and exports."""
+    twin = compile_language_model(
+        build_language_model(config, len(data.vocab), batch_size=config.batch_size, stateful=True), config)
+    twin.optimizer.build(twin.trainable_variables)
+    copy_weights(model, twin)
+    return twin
+
+
+def token_loss(config):
+    """Summed cross-entropy of the weighted target tokens, and the summed weights (`Task.loss`)."""
+
+    def loss(targets, logits, weights):
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        return keras.ops.sum(cross_entropy * weights), keras.ops.sum(weights)
+
+    return loss
 
 
 def task_callbacks(config):
@@ -63,7 +81,7 @@ def task_callbacks(config):
     if config.patience:
         monitors.append(keras.callbacks.EarlyStopping(monitor="val_perplexity", mode="min",
                                                       patience=config.patience))
-    return [ResetStates(), *schedule, *monitors], monitors
+    return [*schedule, *monitors], monitors
 
 
 def finish(model, config, data, run):
@@ -89,7 +107,8 @@ def _samples(run, test_lines):
 
 
 LANGUAGE_MODEL = training.Task(name="lm", prepare=prepare, build_model=build_model, monitor="val_perplexity",
-                               callbacks=task_callbacks, finish=finish)
+                               callbacks=task_callbacks, finish=finish, loss=token_loss, carry_states=True,
+                               perplexity=True, saved_model=stateful_model)
 
 
 def train_language_model(config, verbose=1, callbacks=()):

@@ -415,18 +415,27 @@ class SmoothedMaskedCrossentropy(keras.losses.Loss):
         self.label_smoothing = rate("label_smoothing", label_smoothing)
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, "int32")
-        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)  # (batch, time, vocab)
-        target_log_prob = ops.take_along_axis(log_probs, ops.maximum(y_true, 0)[..., None], axis=-1)[..., 0]
-        per_token = -(1.0 - self.label_smoothing) * target_log_prob - self.label_smoothing * ops.mean(
-            log_probs, axis=-1
-        )
-        mask = ops.cast(ops.not_equal(y_true, PAD_ID), per_token.dtype)
+        per_token = token_crossentropy(y_true, y_pred, self.label_smoothing)
+        mask = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), PAD_ID), per_token.dtype)
         # One mean over the batch's real targets, so padding changes nothing.
         return ops.divide_no_nan(ops.sum(per_token * mask), ops.sum(mask))
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def token_crossentropy(y_true, logits, label_smoothing=0.0):
+    """The (label-smoothed) crossentropy of each target token, padding included, (batch, time).
+
+    Example:
+
+    >>> float(token_crossentropy(np.array([[3]]), np.zeros((1, 1, 5)), 0.1)[0, 0])  # ln(5)
+    1.6094...
+    """
+    y_true = ops.cast(y_true, "int32")
+    log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # (batch, time, vocab)
+    target_log_prob = ops.take_along_axis(log_probs, ops.maximum(y_true, 0)[..., None], axis=-1)[..., 0]
+    return -(1.0 - label_smoothing) * target_log_prob - label_smoothing * ops.mean(log_probs, axis=-1)
 
 
 def build_model(**arguments):

@@ -2,12 +2,14 @@
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 from textlstm import training
 from textlstm.corpus import SPLITS
 from textlstm.run import export_path
 from textlstm.seq2seq.model import build_model as build_seq2seq
-from textlstm.seq2seq.model import masked_loss
+from textlstm.seq2seq.copying import PAD_ID
+from textlstm.seq2seq.model import masked_loss, token_crossentropy
 from textlstm.seq2seq.rouge import mean_length
 from textlstm.summarize.data import encode_extended_sources, encode_sources, encode_targets, load_pairs, tokenize
 from textlstm.summarize.export import export_text_summarizer
@@ -52,9 +54,10 @@ def prepare(config, log=print):
               for split in ("train", "valid")}
     vocab = Vocabulary.build(tokens["train"][0] + tokens["train"][1], config.max_vocab, config.min_count)
     inputs, labels = _arrays(*tokens["train"], vocab, config)
-    fit_arguments = dict(x=inputs, y=labels, batch_size=config.batch_size, shuffle=True,
-                         validation_data=_arrays(*tokens["valid"], vocab, config))
-    return training.TaskData(vocab=vocab, fit_arguments=fit_arguments, train_tokens=int((labels != 0).sum()),
+    batches, steps = training.batches_from_arrays(
+        {"train": (inputs, labels, None), "valid": (*_arrays(*tokens["valid"], vocab, config), None)},
+        config.batch_size, shuffle_seed=config.seed)
+    return training.TaskData(vocab=vocab, batches=batches, steps=steps, train_tokens=int((labels != 0).sum()),
                              splits={"pairs": pairs, "fields": fields})
 
 
@@ -62,6 +65,17 @@ def build_model(config, data):
     model = build_seq2seq(**config.model_arguments(len(data.vocab)))
     model.compile(optimizer=training.make_optimizer(config), loss=masked_loss(config.label_smoothing))
     return model
+
+
+def token_loss(config):
+    """Summed crossentropy of the real target tokens of the weighted rows, and their summed weights (`Task.loss`)."""
+
+    def loss(labels, logits, row_weights):
+        weights = ops.cast(ops.not_equal(labels, PAD_ID), "float32") * row_weights[:, None]
+        per_token = token_crossentropy(labels, logits, config.label_smoothing)
+        return ops.sum(per_token * weights), ops.sum(weights)
+
+    return loss
 
 
 class CoverageSchedule(keras.callbacks.Callback):
@@ -122,7 +136,7 @@ def summarizer_task(log=print):
     """The summarization `Task`; log gets one-line notes about the data (fields picked, rows skipped)."""
     log = log or (lambda message: None)
     return training.Task(name="summarize", prepare=lambda config: prepare(config, log), build_model=build_model,
-                         monitor="val_loss", callbacks=task_callbacks, finish=finish)
+                         monitor="val_loss", callbacks=task_callbacks, finish=finish, loss=token_loss)
 
 
 def train_summarizer(config, verbose=1, callbacks=(), log=print):
