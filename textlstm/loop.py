@@ -213,11 +213,7 @@ class TrainingLoop:
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
-
-            def on_batch_end(batch, logs):
-                callbacks.on_train_batch_end(batch, logs)
-
-            logs = self._logs("", *self._run_split("train", epoch, self._train_step, on_batch_end))
+            logs = self._logs("", *self._run_split("train", epoch, self._train_step, callbacks.on_train_batch_end))
             callbacks.on_test_begin()
             validation = self._logs("val_", *self._run_split("valid", 0, self._test_step))
             callbacks.on_test_end(validation)
