@@ -27,6 +27,19 @@ FRACTIONS = (0.9, 0.05, 0.05)
 FORMATS = {".jsonl": ("json", {}), ".json": ("json", {}), ".csv": ("csv", {}), ".tsv": ("csv", {"delimiter": "\t"}),
            ".parquet": ("parquet", {})}
 HUB_PROBE_SECONDS = 5
+# Rows from which `map` and `filter` run in one worker process per core; below it, starting them costs more.
+PARALLEL_ROWS = 200_000
+
+
+def workers(dataset):
+    """The `num_proc` for a `map` or `filter` over dataset: one per core for a large dataset, else None."""
+    return (os.cpu_count() or 1) if len(dataset) >= PARALLEL_ROWS else None
+
+
+def non_blank(dataset):
+    """The rows of dataset whose `text` column holds more than white space."""
+    return dataset.filter(lambda batch: [bool(text.strip()) for text in batch["text"]], batched=True,
+                          num_proc=workers(dataset))
 
 
 def split_name(name):
@@ -119,7 +132,7 @@ def read_file(path, lines=False, split="train"):
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot read data file {path}: {message}") from None
     if lines:
-        dataset = dataset.filter(lambda row: bool(row["text"].strip()))
+        dataset = non_blank(dataset)
     if not len(dataset):
         raise UsageError(f"data file {path} has no rows")
     return dataset

@@ -42,14 +42,22 @@ class TaskData:
 
     Attributes:
         vocab: The vocabulary built from the training split.
-        fit_arguments: `model.fit`'s data arguments (`x`, `y`, `sample_weight`,
-            `batch_size`, `shuffle`, `validation_data`, ...).
+        batches: (split, first_row=0, num_rows=None, epoch=0) -> a
+            `tf.data.Dataset` of `(x, y, sample_weight)` tuples, element k
+            holding rows [first_row, first_row + num_rows) (None: all) of the
+            epoch's global batch k, a global batch being `batch_size` rows.
+            The rows of a global batch are the same whichever slice is asked
+            for, so replicas that each take their own rows together see
+            the single-device batch. The last batch of a pass is filled up
+            with rows of sample weight 0.
+        steps: split -> global batches in one epoch (for "train", `--steps-per-epoch` if given).
         train_tokens: Real training tokens in one epoch.
         splits: Whatever else the task's evaluation needs (test data, ...).
     """
 
     vocab: Vocabulary
-    fit_arguments: dict
+    batches: callable
+    steps: callable
     train_tokens: int
     splits: dict
 
@@ -124,7 +132,9 @@ def train(task, config, verbose=1, callbacks=()):
             own, monitors = task.callbacks(config)
             resumable = run_callbacks(run, task.monitor, monitors, data.train_tokens, divergence_hint(config))
             try:
-                model.fit(**data.fit_arguments, epochs=config.epochs, initial_epoch=initial_epoch,
+                model.fit(training_batches(data, initial_epoch, config.epochs), steps_per_epoch=data.steps("train"),
+                          validation_data=data.batches("valid"), shuffle=False, epochs=config.epochs,
+                          initial_epoch=initial_epoch,
                           callbacks=own + resumable + list(callbacks), verbose=verbose)
             except TrainingDiverged:
                 run.save_best(model)
@@ -137,6 +147,18 @@ def train(task, config, verbose=1, callbacks=()):
     finally:
         run.unlock()
     return run.metrics()
+
+
+def training_batches(data, first_epoch, epochs):
+    """The training batches of epochs [first_epoch, epochs) end to end, for one `fit` with `steps_per_epoch`.
+
+    Keras keeps reading the same iterator from epoch to epoch when
+    `steps_per_epoch` is given, so epoch e gets `data.batches("train", epoch=e)`.
+    """
+    dataset = data.batches("train", epoch=first_epoch)
+    for epoch in range(first_epoch + 1, epochs):
+        dataset = dataset.concatenate(data.batches("train", epoch=epoch))
+    return dataset
 
 
 def summary_of_epochs(epochs, monitor, train_tokens):
