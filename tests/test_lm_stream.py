@@ -141,3 +141,12 @@ def test_a_run_killed_while_encoding_leaves_no_entry_that_is_used(tmp_path, monk
     encoded = encoded_corpus(str(corpus), "word", 0, 1)
     for split in ids:
         np.testing.assert_array_equal(encoded.ids[split], ids[split])
+
+
+def test_parallel_workers_give_the_same_ids(corpus, monkeypatch):
+    monkeypatch.setattr("textlstm.corpus.PARALLEL_ROWS", 10)
+    vocab, ids = in_memory(str(corpus))
+    encoded = encoded_corpus(str(corpus), "word", 0, 1)
+    assert encoded.vocab.tokens == vocab.tokens
+    for split in ids:
+        np.testing.assert_array_equal(encoded.ids[split], ids[split])

@@ -127,8 +127,8 @@ def count_tokens(dataset, level, scratch):
                           num_proc=workers(dataset), cache_file_name=os.path.join(scratch, "train-counts.arrow"),
                           new_fingerprint=f"count-{level}-{dataset._fingerprint}")
     totals = collections.Counter()
-    for batch in counted.iter(batch_size=100_000):
-        for token, count in zip(batch["token"], batch["count"]):
+    for batch in record_batches(counted):
+        for token, count in zip(batch.column("token").to_pylist(), batch.column("count").to_pylist()):
             totals[token] += count
     return totals
 
@@ -154,8 +154,22 @@ def encode_to_file(dataset, vocab, level, path, scratch):
                           new_fingerprint=f"encode-{os.path.basename(path)}-{dataset._fingerprint}")
     written = 0
     with open(path, "wb") as file:
-        for table in encoded.with_format("arrow").iter(batch_size=100_000):
-            values = pyarrow.compute.list_flatten(table.column("ids")).to_numpy().astype(np.int32, copy=False)
-            file.write(values.tobytes())
+        for batch in record_batches(encoded):
+            values = pyarrow.compute.list_flatten(batch.column("ids")).to_numpy()
+            file.write(values.astype(np.int32, copy=False).tobytes())
             written += len(values)
     return written
+
+
+def record_batches(dataset):
+    """The Arrow record batches of a fresh `map` result, read from its files in order without memory-mapping.
+
+    Memory-mapped pages, once read, count in the process's resident memory
+    until the kernel needs them back; plain reads of one batch at a time do
+    not, so a corpus of any size is read in a bounded space.
+    """
+    import pyarrow
+
+    for cache_file in dataset.cache_files:
+        with pyarrow.OSFile(cache_file["filename"]) as source:
+            yield from pyarrow.ipc.open_stream(source)

@@ -69,12 +69,14 @@ def prepare(config, log=print):
             order = pass_order(len(labels), config.seed, pass_index) if split == "train" else np.arange(len(labels))
             indices, weights = padded_rows(order, batch, config.batch_size, first_row, rows)
             x = {name: values[indices] for name, values in inputs.items()}
-            y = labels[indices] * (weights[:, None] > 0)  # a padding row's labels are all padding
-            x["decoder_input"] = x["decoder_input"] * (weights[:, None] > 0)  # and so are its decoder inputs
-            return x, y, weights
+            real = weights[:, None] > 0
+            x["decoder_input"] = x["decoder_input"] * real  # a padding row's summary is all padding
+            y = labels[indices] * real
+            return x, y, (y != 0).astype(np.float32)  # weight 1 on each real target, as the loss's own mask
 
+        target_shape = (rows, labels.shape[1])
         signature = ({name: tf.TensorSpec((rows, values.shape[1]), tf.int32) for name, values in inputs.items()},
-                     tf.TensorSpec((rows, labels.shape[1]), tf.int32), tf.TensorSpec((rows,), tf.float32))
+                     tf.TensorSpec(target_shape, tf.int32), tf.TensorSpec(target_shape, tf.float32))
         return batches_dataset(epoch_positions(epoch, steps(split), totals[split]), make_batch, signature)
 
     # Exact for whole passes; with --steps-per-epoch, the pass's tokens in proportion to the batches taken.
