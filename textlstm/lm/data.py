@@ -36,7 +36,10 @@ def text_only(dataset, source):
     if column != "text" or not isinstance(dataset.features[column], datasets.Value):
         dataset = dataset.map(lambda batch: {"text": [as_text(value) for value in batch[column]]}, batched=True,
                               remove_columns=dataset.column_names, num_proc=workers(dataset))
-    return non_blank(dataset)
+    dataset = non_blank(dataset)
+    if not len(dataset):
+        raise UsageError(f"{source} has no text")
+    return dataset
 
 
 def load_lines(data):

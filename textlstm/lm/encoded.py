@@ -120,7 +120,7 @@ def count_tokens(dataset, level, scratch):
     """
 
     def count_batch(batch):
-        counts = collections.Counter(token for line in batch["text"] for token in tokenize(line, level))
+        counts = collections.Counter(batch_tokens(batch["text"], level))
         return {"token": list(counts), "count": list(counts.values())}
 
     counted = dataset.map(count_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
@@ -142,11 +142,12 @@ def encode_to_file(dataset, vocab, level, path, scratch):
     import datasets
     import pyarrow.compute
 
-    ids, unknown, end = vocab.ids, vocab.unk_id, vocab.eos_id
+    get, unknown = vocab.ids.get, vocab.unk_id
 
     def encode_batch(batch):
-        return {"ids": [[ids.get(token, unknown) for token in tokenize(line, level)] + [end]
-                        for line in batch["text"]]}
+        # One row per batch of lines: its ids end to end, which Arrow takes from NumPy without a Python list each.
+        return {"ids": [np.array([get(token, unknown) for token in batch_tokens(batch["text"], level, EOS)],
+                                 dtype=np.int32)]}
 
     encoded = dataset.map(encode_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
                           features=datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))}),
@@ -159,6 +160,26 @@ def encode_to_file(dataset, vocab, level, path, scratch):
             file.write(values.astype(np.int32, copy=False).tobytes())
             written += len(values)
     return written
+
+
+def batch_tokens(lines, level, end=None):
+    """The tokens of lines end to end, each line followed by end if given (as `tokenize` splits one line).
+
+    Example:
+
+    >>> batch_tokens(["a b", "c"], "word", "<eos>"), batch_tokens(["ab "], "char", "<eos>")
+    (['a', 'b', '<eos>', 'c', '<eos>'], ['a', 'b', '<eos>'])
+    """
+    if level == "word":
+        # One split of the joined batch: the end marker, between spaces, is a token of its own.
+        separator = f" {end} " if end else " "
+        return (separator.join(lines) + (separator if end else "")).split()
+    tokens = []
+    for line in lines:
+        tokens += tokenize(line, level)
+        if end:
+            tokens.append(end)
+    return tokens
 
 
 def record_batches(dataset):
