@@ -150,3 +150,15 @@ def test_parallel_workers_give_the_same_ids(corpus, monkeypatch):
     assert encoded.vocab.tokens == vocab.tokens
     for split in ids:
         np.testing.assert_array_equal(encoded.ids[split], ids[split])
+
+
+def test_words_split_on_the_white_space_python_splits_on(tmp_path):
+    # Arrow splits the words of the encoded corpus; the in-memory path and serving split with str.split().
+    lines = [" a\tb  c ", "d\u3000e\x1cf", "g\u00a0h\u2028i", "naïve\u2003café", "j\x0bk\x0cl\x85m"] * 8
+    for split in ("train", "valid", "test"):
+        (tmp_path / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    vocab, ids = in_memory(str(tmp_path))
+    encoded = encoded_corpus(str(tmp_path), "word", 0, 1)
+    assert encoded.vocab.tokens == vocab.tokens and "café" in vocab.tokens
+    for split in ids:
+        np.testing.assert_array_equal(encoded.ids[split], ids[split])

@@ -109,8 +109,22 @@ def _encode_splits(splits, data, settings, directory):
         json.dump([tokenize(line, level) + [EOS] for line in head], file, ensure_ascii=False)
 
 
+def split_words(texts):
+    """Each text's words, as `str.split()` gives them (Arrow's white space is Python's), as an Arrow list array.
+
+    Example:
+
+    >>> import pyarrow
+    >>> split_words(pyarrow.array([" a  b ", "c"])).to_pylist()
+    [['a', 'b'], ['c']]
+    """
+    import pyarrow.compute
+
+    return pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(texts))
+
+
 def count_tokens(dataset, level, scratch):
-    """How often each token occurs in the `text` column of dataset, counted by parallel `map` workers.
+    """How often each token occurs in the `text` column of dataset, counted by `map` (in workers when large).
 
     Each batch of lines gives one row per distinct token; only these
     (token, count) rows come back to this process.
@@ -118,14 +132,20 @@ def count_tokens(dataset, level, scratch):
     Returns:
         A `collections.Counter`.
     """
+    import pyarrow
+    import pyarrow.compute
 
     def count_batch(batch):
-        counts = collections.Counter(batch_tokens(batch["text"], level))
+        if level == "word":
+            counts = pyarrow.compute.value_counts(pyarrow.compute.list_flatten(split_words(batch["text"])))
+            return pyarrow.table({"token": counts.field("values"), "count": counts.field("counts")})
+        counts = collections.Counter(batch_tokens(batch["text"].to_pylist(), level))
         return {"token": list(counts), "count": list(counts.values())}
 
-    counted = dataset.map(count_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
-                          num_proc=workers(dataset), cache_file_name=os.path.join(scratch, "train-counts.arrow"),
-                          new_fingerprint=f"count-{level}-{dataset._fingerprint}")
+    counted = dataset.with_format("arrow").map(
+        count_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
+        num_proc=workers(dataset), cache_file_name=os.path.join(scratch, "train-counts.arrow"),
+        new_fingerprint=f"count-{level}-{dataset._fingerprint}")
     totals = collections.Counter()
     for batch in record_batches(counted):
         for token, count in zip(batch.column("token").to_pylist(), batch.column("count").to_pylist()):
@@ -140,19 +160,27 @@ def encode_to_file(dataset, vocab, level, path, scratch):
         The number of ids written.
     """
     import datasets
+    import pyarrow
     import pyarrow.compute
 
-    get, unknown = vocab.ids.get, vocab.unk_id
+    get, unknown, end = vocab.ids.get, vocab.unk_id, vocab.eos_id
+    tokens = pyarrow.array(vocab.tokens)
 
     def encode_batch(batch):
         # One row per batch of lines: its ids end to end, which Arrow takes from NumPy without a Python list each.
-        return {"ids": [np.array([get(token, unknown) for token in batch_tokens(batch["text"], level, EOS)],
-                                 dtype=np.int32)]}
+        if level == "word":
+            words = split_words(batch["text"]).combine_chunks()
+            ids = pyarrow.compute.index_in(words.flatten(), value_set=tokens).fill_null(unknown).to_numpy()
+            line_ends = words.offsets.to_numpy()[1:] - words.offsets[0].as_py()
+            return {"ids": [np.insert(ids.astype(np.int32), line_ends, end)]}
+        line_tokens = batch_tokens(batch["text"].to_pylist(), level, EOS)
+        return {"ids": [np.array([get(token, unknown) for token in line_tokens], dtype=np.int32)]}
 
-    encoded = dataset.map(encode_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
-                          features=datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))}),
-                          num_proc=workers(dataset), cache_file_name=f"{scratch}-ids.arrow",
-                          new_fingerprint=f"encode-{os.path.basename(path)}-{dataset._fingerprint}")
+    encoded = dataset.with_format("arrow").map(
+        encode_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
+        features=datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))}),
+        num_proc=workers(dataset), cache_file_name=f"{scratch}-ids.arrow",
+        new_fingerprint=f"encode-{os.path.basename(path)}-{dataset._fingerprint}")
     written = 0
     with open(path, "wb") as file:
         for batch in record_batches(encoded):
@@ -167,13 +195,9 @@ def batch_tokens(lines, level, end=None):
 
     Example:
 
-    >>> batch_tokens(["a b", "c"], "word", "<eos>"), batch_tokens(["ab "], "char", "<eos>")
-    (['a', 'b', '<eos>', 'c', '<eos>'], ['a', 'b', '<eos>'])
+    >>> batch_tokens(["ab ", "c"], "char", "<eos>")
+    ['a', 'b', '<eos>', 'c', '<eos>']
     """
-    if level == "word":
-        # One split of the joined batch: the end marker, between spaces, is a token of its own.
-        separator = f" {end} " if end else " "
-        return (separator.join(lines) + (separator if end else "")).split()
     tokens = []
     for line in lines:
         tokens += tokenize(line, level)
