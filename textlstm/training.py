@@ -48,8 +48,9 @@ class TaskData:
             epoch's global batch k, a global batch being `batch_size` rows.
             The rows of a global batch are the same whichever slice is asked
             for, so replicas that each take their own rows together see
-            the single-device batch. The last batch of a pass is filled up
-            with rows of sample weight 0.
+            the single-device batch. Sample weights are per target token:
+            1 on real targets, 0 on padding and on the rows that fill up
+            the last batch of a pass.
         steps: split -> global batches in one epoch (for "train", `--steps-per-epoch` if given).
         train_tokens: Real training tokens in one epoch.
         splits: Whatever else the task's evaluation needs (test data, ...).

@@ -1,11 +1,12 @@
 """Training a language model: the task's data, model, callbacks and evaluation for `textlstm.training.train`."""
 
 import keras
+import tensorflow as tf
 
 from textlstm import training
+from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.callbacks import ResetStates
 from textlstm.errors import UsageError
-from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.lm.data import num_windows, real_targets, window_rows
 from textlstm.lm.encoded import encoded_corpus
 from textlstm.lm.export import export_language_model
@@ -46,8 +47,6 @@ def prepare(config, log=print):
         return totals[split]
 
     def batches(split, first_row=0, num_rows=None, epoch=0):
-        import tensorflow as tf
-
         ids, rows = corpus.ids[split], config.batch_size - first_row if num_rows is None else num_rows
         positions = epoch_positions(epoch, steps(split), totals[split])
         spec = tf.TensorSpec((rows, config.bptt), tf.int32)
