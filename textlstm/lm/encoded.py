@@ -140,7 +140,7 @@ def count_tokens(dataset, level, scratch):
             counts = pyarrow.compute.value_counts(pyarrow.compute.list_flatten(split_words(batch["text"])))
             return pyarrow.table({"token": counts.field("values"), "count": counts.field("counts")})
         counts = collections.Counter(batch_tokens(batch["text"].to_pylist(), level))
-        return {"token": list(counts), "count": list(counts.values())}
+        return pyarrow.table({"token": list(counts), "count": list(counts.values())})
 
     counted = dataset.with_format("arrow").map(
         count_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
@@ -167,14 +167,17 @@ def encode_to_file(dataset, vocab, level, path, scratch):
     tokens = pyarrow.array(vocab.tokens)
 
     def encode_batch(batch):
-        # One row per batch of lines: its ids end to end, which Arrow takes from NumPy without a Python list each.
+        # One row per batch of lines: its ids end to end. An Arrow table goes to the file as it is (a dict of
+        # NumPy arrays would be inspected object by object, which also starts TensorFlow's runtime).
         if level == "word":
             words = split_words(batch["text"]).combine_chunks()
             ids = pyarrow.compute.index_in(words.flatten(), value_set=tokens).fill_null(unknown).to_numpy()
             line_ends = words.offsets.to_numpy()[1:] - words.offsets[0].as_py()
-            return {"ids": [np.insert(ids.astype(np.int32), line_ends, end)]}
-        line_tokens = batch_tokens(batch["text"].to_pylist(), level, EOS)
-        return {"ids": [np.array([get(token, unknown) for token in line_tokens], dtype=np.int32)]}
+            ids = np.insert(ids.astype(np.int32), line_ends, end)
+        else:
+            ids = np.array([get(token, unknown) for token in batch_tokens(batch["text"].to_pylist(), level, EOS)],
+                           dtype=np.int32)
+        return pyarrow.table({"ids": pyarrow.ListArray.from_arrays([0, len(ids)], ids)})
 
     encoded = dataset.with_format("arrow").map(
         encode_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
