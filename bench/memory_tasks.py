@@ -9,7 +9,6 @@ The steps per length (`STEPS`) keep the whole grid at about two hours of this 2-
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import re

@@ -21,6 +21,14 @@ def _huggingface_cache_in_tmp(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _textlstm_cache_in_tmp(tmp_path_factory):
+    # Session-wide, so that module- and session-scoped runs keep their encoded corpora out of the home too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEXTLSTM_CACHE", str(tmp_path_factory.getbasetemp() / "textlstm_cache"))
+        yield
+
+
 @pytest.fixture
 def corpus(tmp_path):
     """A directory with the tiny language-model corpus of `lm_corpus.write_corpus` (300 training lines)."""

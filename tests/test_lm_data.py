@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
@@ -35,7 +36,8 @@ def test_perplexity_carries_state_and_counts_only_real_tokens():
     ids = np.random.default_rng(0).integers(1, vocab_size, size=30)  # 29 targets: last stream is padded
     stateful = build_language_model(config, vocab_size, batch_size=batch_size, stateful=True)
     compile_language_model(stateful, config)
-    reported = evaluate_perplexity(stateful, stream_windows(ids, batch_size, bptt), batch_size)
+    windows = tf.data.Dataset.from_tensor_slices(stream_windows(ids, batch_size, bptt)).batch(batch_size)
+    reported = evaluate_perplexity(stateful, windows)
 
     # By hand: run each stream whole in one call (no windows, so nothing to carry), keep real positions only.
     whole = build_language_model(config, vocab_size)

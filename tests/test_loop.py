@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent("""
     import keras, numpy as np, tensorflow as tf
     from textlstm.loop import TrainingLoop
     from textlstm.strategy import make_strategy
-    from textlstm.training import batches_from_arrays
+    from textlstm.batches import batches_dataset, epoch_positions, padded_rows
 
     mirrored = make_strategy("mirrored", 2)
     rng = np.random.default_rng(0)
@@ -23,7 +23,18 @@ SCRIPT = textwrap.dedent("""
     y = rng.normal(size=(12, 2)).astype("float32")
     # Rows of very unequal weight: replica 1's share of each batch weighs little, the last batch is padded.
     weights = np.tile([1.0, 3.0, 0.5, 0.0], 3).astype("float32")[:10]
-    batches, steps = batches_from_arrays({"train": (x[:10], y[:10], weights), "valid": (x, y, None)}, 4)
+    splits = {"train": (x[:10], y[:10], weights), "valid": (x, y, np.ones(12, "float32"))}
+
+    def batches(split, first_row=0, num_rows=None, epoch=0):
+        inputs, targets, sample_weight = splits[split]
+        rows = 4 - first_row if num_rows is None else num_rows
+
+        def make_batch(_, batch):
+            indices, real = padded_rows(np.arange(len(targets)), batch, 4, first_row, rows)
+            return inputs[indices], targets[indices], sample_weight[indices] * real
+
+        signature = (tf.TensorSpec((rows, 3)), tf.TensorSpec((rows, 2)), tf.TensorSpec((rows,)))
+        return batches_dataset(epoch_positions(epoch, 3, 3), make_batch, signature)
 
     def loss(y_true, y_pred, sample_weight):
         per_row = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)

@@ -162,3 +162,18 @@ def test_summarize_config_names_the_model_arguments():
     assert set(arguments) <= set(inspect.signature(Seq2Seq.__init__).parameters)
     model = build_model(**arguments)
     assert model.get_config()["tie_weights"] and model.output_projection is None
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_loss_is_the_same_with_target_weights_and_with_padding_rows(label_smoothing):
+    # What `TaskData.batches` gives: weight 1 on each real target, and rows of only padding with weight 0.
+    loss = masked_loss(label_smoothing)
+    logits = np.random.default_rng(0).normal(size=(*LABELS.shape, 20)).astype("float32")
+    alone = float(loss(LABELS, logits))
+    weights = (LABELS != 0).astype("float32")
+    np.testing.assert_allclose(float(loss(LABELS, logits, sample_weight=weights)), alone, rtol=1e-6)
+    padded_labels = np.concatenate([LABELS, np.zeros_like(LABELS)])
+    padded_logits = np.concatenate([logits, logits])
+    padded_weights = np.concatenate([weights, np.zeros_like(weights)])
+    np.testing.assert_allclose(float(loss(padded_labels, padded_logits, sample_weight=padded_weights)), alone,
+                               rtol=1e-6)

@@ -66,6 +66,9 @@ class TrainConfig:
     optimizer: str = option("adam", "optimizer", choices=("sgd", "adam"))
     lr: float = option(0.001, "initial learning rate", positive=True)
     epochs: int = option(10, "maximum number of passes over the training data", minimum=1)
+    steps_per_epoch: int = option(0, "training batches in one epoch, for corpora too large for whole passes "
+                                     "(later epochs continue where the last one stopped); 0 is a whole pass",
+                                  minimum=0)
     patience: int = option(3, "stop after this many epochs without validation improvement; 0 never stops early",
                            minimum=0)
     clipnorm: float = option(0.0, "clip each gradient tensor to this norm on its own; 0 is off", minimum=0)

@@ -9,7 +9,6 @@ import dataclasses
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from textlstm.callbacks import RestoreMonitors, StopOnNonFinite, run_callbacks
@@ -46,10 +45,16 @@ class TaskData:
 
     Attributes:
         vocab: The vocabulary built from the training split.
-        batches: (split, first_row=0, num_rows=None, epoch=0) -> `tf.data.Dataset`
-            of (x, y, sample_weight): element k is rows [first_row,
-            first_row + num_rows) of global batch k of "train" or "valid".
-        steps: split -> global batches per epoch.
+        batches: (split, first_row=0, num_rows=None, epoch=0) -> a
+            `tf.data.Dataset` of `(x, y, sample_weight)` tuples, element k
+            holding rows [first_row, first_row + num_rows) (None: all) of the
+            epoch's global batch k, a global batch being `batch_size` rows.
+            The rows of a global batch are the same whichever slice is asked
+            for, so replicas that each take their own rows together see
+            the single-device batch. Sample weights are per target token:
+            1 on real targets, 0 on padding and on the rows that fill up
+            the last batch of a pass.
+        steps: split -> global batches in one epoch (for "train", `--steps-per-epoch` if given).
         train_tokens: Real training tokens in one epoch.
         splits: Whatever else the task's evaluation needs (test data, ...).
     """
@@ -59,55 +64,6 @@ class TaskData:
     steps: callable
     train_tokens: int
     splits: dict
-
-
-def batches_from_arrays(arrays, batch_size, shuffle_seed=None):
-    """`TaskData.batches` and `TaskData.steps` over in-memory splits.
-
-    Every global batch has batch_size rows: the last one is filled up with
-    rows of zeros that weigh 0. With shuffle_seed, the training rows come in
-    an order fixed by the seed and the epoch.
-
-    Args:
-        arrays: split -> (x, y, sample_weight); x a NumPy array or a dict of
-            them, sample_weight per row or per token, or None (every row weighs 1).
-        batch_size: Rows of a global batch.
-        shuffle_seed: None keeps the order (language-model streams).
-
-    Returns:
-        (batches, steps), the two callables of `TaskData`.
-
-    Example:
-
-    >>> batches, steps = batches_from_arrays({"train": (np.arange(5), np.arange(5), None)}, batch_size=2)
-    >>> steps("train"), [y.numpy().tolist() for x, y, w in batches("train", first_row=1, num_rows=1)]
-    (3, [[1], [3], [0]])
-    """
-
-    def steps(split):
-        return -(-len(arrays[split][1]) // batch_size)
-
-    def batches(split, first_row=0, num_rows=None, epoch=0):
-        x, y, sample_weight = arrays[split]
-        if sample_weight is None:
-            sample_weight = np.ones(len(y), np.float32)
-        order = np.arange(len(y))
-        if shuffle_seed is not None and split == "train":
-            order = np.random.default_rng([shuffle_seed, epoch]).permutation(len(y))
-        num_rows = batch_size if num_rows is None else num_rows
-        starts = np.arange(steps(split))[:, None] * batch_size + first_row
-        rows = order[np.minimum(starts + np.arange(num_rows), len(y) - 1)].reshape(-1)
-        real = (starts + np.arange(num_rows) < len(y)).reshape(-1)
-
-        def take(values):
-            taken = values[rows]
-            taken[~real] = 0
-            return taken
-
-        data = (keras.tree.map_structure(take, x), take(y), take(sample_weight.astype(np.float32)))
-        return tf.data.Dataset.from_tensor_slices(data).batch(num_rows)
-
-    return batches, steps
 
 
 @dataclasses.dataclass

@@ -49,17 +49,34 @@ class Vocabulary:
         Returns:
             A `Vocabulary`.
         """
-        if max_size and max_size <= len(SPECIAL_TOKENS):
-            raise UsageError(f"max-vocab must be 0 (no limit) or more than {len(SPECIAL_TOKENS)}. "
-                             f"Received: max-vocab={max_size}")
         counts = collections.Counter()
         for tokens in token_lists:
             counts.update(tokens)
-        for token in SPECIAL_TOKENS:
-            counts.pop(token, None)
+        return cls.from_counts(counts, max_size, min_count)
+
+    @classmethod
+    def from_counts(cls, counts, max_size=0, min_count=1):
+        """Builds a vocabulary from token counts, most frequent tokens first (ties alphabetically).
+
+        Args:
+            counts: Mapping from token to the times it was seen in training.
+            max_size: Largest vocabulary size, special tokens included; 0 means no limit.
+            min_count: Tokens seen fewer times become `<unk>`.
+
+        Returns:
+            A `Vocabulary`.
+
+        Example:
+
+        >>> Vocabulary.from_counts({"b": 2, "a": 2, "c": 1}, min_count=2).tokens[4:]
+        ['a', 'b']
+        """
+        if max_size and max_size <= len(SPECIAL_TOKENS):
+            raise UsageError(f"max-vocab must be 0 (no limit) or more than {len(SPECIAL_TOKENS)}. "
+                             f"Received: max-vocab={max_size}")
         # Ties broken alphabetically so that the same corpus always gives the same ids.
-        ordered = sorted((token for token, count in counts.items() if count >= min_count),
-                         key=lambda token: (-counts[token], token))
+        kept = [token for token, count in counts.items() if count >= min_count and token not in SPECIAL_TOKENS]
+        ordered = sorted(kept, key=lambda token: (-counts[token], token))
         if max_size:
             ordered = ordered[: max_size - len(SPECIAL_TOKENS)]
         return cls(list(SPECIAL_TOKENS) + ordered)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from textlstm.corpus import as_text, load_splits, text_columns
+from textlstm.corpus import as_text, load_splits, non_blank, text_columns, workers
 from textlstm.errors import UsageError
 from textlstm.vocab import EOS
 
@@ -34,8 +34,12 @@ def text_only(dataset, source):
         raise UsageError(f"{source} has no text column. Received: columns {dataset.column_names}")
     column = "text" if "text" in columns else columns[0]
     if column != "text" or not isinstance(dataset.features[column], datasets.Value):
-        dataset = dataset.map(lambda row: {"text": as_text(row[column])}, remove_columns=dataset.column_names)
-    return dataset.filter(lambda row: bool(row["text"].strip()))
+        dataset = dataset.map(lambda batch: {"text": [as_text(value) for value in batch[column]]}, batched=True,
+                              remove_columns=dataset.column_names, num_proc=workers(dataset))
+    dataset = non_blank(dataset)
+    if not len(dataset):
+        raise UsageError(f"{source} has no text")
+    return dataset
 
 
 def load_lines(data):
@@ -113,3 +117,65 @@ def stream_windows(ids, batch_size, bptt):
 
     weights = layout(np.ones(num_targets, dtype=np.float32))
     return layout(ids[:-1]), layout(ids[1:]), weights
+
+
+def num_windows(num_ids, batch_size, bptt):
+    """The batches `stream_windows` cuts a split of num_ids ids into.
+
+    Example:
+
+    >>> num_windows(11, batch_size=2, bptt=3)
+    2
+    """
+    stream_length = -(-(num_ids - 1) // batch_size)
+    return -(-stream_length // bptt)
+
+
+def window_rows(ids, batch_size, bptt, window, first_row=0, num_rows=None):
+    """Rows of one batch of `stream_windows(ids, batch_size, bptt)`, read from ids without laying out the split.
+
+    ids may be a memory-map: only the positions of this batch are read.
+
+    Args:
+        ids: 1-D int array, the whole split.
+        batch_size: Number of streams.
+        bptt: Steps per window.
+        window: Which batch (window of every stream), from 0.
+        first_row: The first stream wanted.
+        num_rows: How many streams from it; None for the rest.
+
+    Returns:
+        (inputs, targets, weights), each (num_rows, bptt), equal to rows
+        `window * batch_size + first_row ...` of `stream_windows`.
+
+    Example:
+
+    >>> inputs, targets, weights = window_rows(np.arange(1, 12), batch_size=2, bptt=3, window=1)
+    >>> inputs.tolist(), weights.tolist()
+    ([[4, 5, 0], [9, 10, 0]], [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    """
+    num_targets = len(ids) - 1
+    stream_length = -(-num_targets // batch_size)
+    num_rows = batch_size - first_row if num_rows is None else num_rows
+    streams = np.arange(first_row, first_row + num_rows)[:, None]
+    steps = window * bptt + np.arange(bptt)[None, :]
+    positions = streams * stream_length + steps
+    real = (steps < stream_length) & (positions < num_targets)
+    positions = np.where(real, positions, 0)
+    inputs = np.where(real, ids[positions], 0).astype(np.int32)
+    targets = np.where(real, ids[positions + 1], 0).astype(np.int32)
+    return inputs, targets, real.astype(np.float32)
+
+
+def real_targets(num_ids, batch_size, bptt, windows):
+    """The real (weight 1) targets in the first `windows` batches of `stream_windows`.
+
+    Example:
+
+    >>> real_targets(11, batch_size=2, bptt=3, windows=2), real_targets(11, batch_size=2, bptt=3, windows=1)
+    (10, 6)
+    """
+    num_targets = num_ids - 1
+    stream_length = -(-num_targets // batch_size)
+    per_stream = np.clip(num_targets - np.arange(batch_size) * stream_length, 0, stream_length)
+    return int(np.minimum(per_stream, windows * bptt).sum())

@@ -97,5 +97,8 @@ def evaluate_run(run, data, split="test"):
     if len(ids) < 2:
         raise UsageError(f"data {data} has {len(ids)} tokens; it needs at least 2")
     model = compile_language_model(run.load_model(), config)
-    perplexity = evaluate_perplexity(model, stream_windows(ids, config.batch_size, config.bptt), config.batch_size)
+    import tensorflow as tf
+
+    windows = tf.data.Dataset.from_tensor_slices(stream_windows(ids, config.batch_size, config.bptt))
+    perplexity = evaluate_perplexity(model, windows.batch(config.batch_size))
     return {"perplexity": perplexity, "tokens": int(len(ids) - 1), "unknown_tokens": int((ids == vocab.unk_id).sum())}

@@ -50,18 +50,16 @@ class Perplexity(keras.metrics.Metric):
         self.token_count.assign(0.0)
 
 
-def evaluate_perplexity(model, windows, batch_size):
+def evaluate_perplexity(model, batches):
     """Perplexity of a stateful model over one split, state carried across windows from a reset start.
 
     Args:
         model: A compiled model from `build_language_model(..., stateful=True)`.
-        windows: (inputs, targets, weights) from `stream_windows` with the model's batch size.
-        batch_size: The model's batch size.
+        batches: A `tf.data.Dataset` of the split's (inputs, targets, weights)
+            batches in `stream_windows` order, of the model's batch size.
 
     Returns:
         exp of the mean cross-entropy over every real target token.
     """
-    inputs, targets, weights = windows
-    results = model.evaluate(inputs, targets, sample_weight=weights, batch_size=batch_size,
-                             callbacks=[ResetStates()], verbose=0, return_dict=True)
+    results = model.evaluate(batches, callbacks=[ResetStates()], verbose=0, return_dict=True)
     return float(results["perplexity"])

@@ -1,45 +1,63 @@
 """Training a language model: the task's data, model, callbacks and evaluation for `textlstm.training.train`."""
 
 import keras
+import tensorflow as tf
 
 from textlstm import training
+from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.errors import UsageError
-from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize_lines
+from textlstm.lm.data import num_windows, real_targets, window_rows
+from textlstm.lm.encoded import encoded_corpus
 from textlstm.lm.export import export_language_model
 from textlstm.lm.inference import generate_text
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.run import export_path, load_run
-from textlstm.vocab import Vocabulary
 
 
-def windows_of_split(token_lists, vocab, config, split):
-    """Returns (inputs, targets, weights) of one split laid out for stateful training."""
-    ids = encode_stream(token_lists, vocab)
-    if split == "train" and len(ids) < config.batch_size * config.bptt + 1:
+def check_split_lengths(ids, config):
+    """Raises `UsageError` if the training split is shorter than one batch window or a split under 2 tokens."""
+    train = len(ids["train"])
+    if train < config.batch_size * config.bptt + 1:
         raise UsageError(
-            f"the training split has {len(ids)} tokens, fewer than one batch window "
+            f"the training split has {train} tokens, fewer than one batch window "
             f"(batch-size x bptt + 1 = {config.batch_size * config.bptt + 1}); use more text or smaller "
             f"--batch-size / --bptt")
-    if len(ids) < 2:
-        raise UsageError(f"the {split} split has {len(ids)} tokens; it needs at least 2")
-    return stream_windows(ids, config.batch_size, config.bptt)
+    for split, split_ids in ids.items():
+        if len(split_ids) < 2:
+            raise UsageError(f"the {split} split has {len(split_ids)} tokens; it needs at least 2")
 
 
-def prepare(config):
-    """Reads and tokenizes the corpus, builds the vocabulary and lays every split out in windows."""
-    lines = load_lines(config.data)
-    tokens = {split: tokenize_lines(split_lines, config.level) for split, split_lines in lines.items()}
-    for split, token_lists in tokens.items():
-        if not token_lists:
-            raise UsageError(f"the {split} split of {config.data} has no text")
-    vocab = Vocabulary.build(tokens["train"], config.max_vocab, config.min_count)
-    windows = {split: windows_of_split(token_lists, vocab, config, split) for split, token_lists in tokens.items()}
-    # Global batch k is window k of every stream, row b of stream b, never shuffled.
-    batches, steps = training.batches_from_arrays({split: windows[split] for split in ("train", "valid")},
-                                                  config.batch_size)
-    return training.TaskData(vocab=vocab, batches=batches, steps=steps, train_tokens=int(windows["train"][2].sum()),
-                             splits={"windows": windows, "test_lines": tokens["test"]})
+def prepare(config, log=print):
+    """Encodes the corpus into token ids on disk (or finds it cached) and reads every split's windows from them.
+
+    Global batch k of a split is window k of all `batch_size` streams, as
+    `stream_windows` lays them out, never shuffled: a stateful model carries
+    each stream from one batch to the next.
+    """
+    corpus = encoded_corpus(config.data, config.level, config.max_vocab, config.min_count)
+    log(f"encoded corpus: {corpus.path}")
+    check_split_lengths(corpus.ids, config)
+    totals = {split: num_windows(len(ids), config.batch_size, config.bptt) for split, ids in corpus.ids.items()}
+
+    def steps(split):
+        if split == "train" and config.steps_per_epoch:
+            return config.steps_per_epoch
+        return totals[split]
+
+    def batches(split, first_row=0, num_rows=None, epoch=0):
+        ids, rows = corpus.ids[split], config.batch_size - first_row if num_rows is None else num_rows
+        positions = epoch_positions(epoch, steps(split), totals[split])
+        spec = tf.TensorSpec((rows, config.bptt), tf.int32)
+        signature = (spec, spec, tf.TensorSpec((rows, config.bptt), tf.float32))
+        return batches_dataset(positions, lambda _, window: window_rows(
+            ids, config.batch_size, config.bptt, window, first_row, rows), signature)
+
+    passes, rest = divmod(steps("train"), totals["train"])
+    train_tokens = sum(count * real_targets(len(corpus.ids["train"]), config.batch_size, config.bptt, windows)
+                       for count, windows in ((passes, totals["train"]), (1, rest)))
+    return training.TaskData(vocab=corpus.vocab, batches=batches, steps=steps, train_tokens=train_tokens,
+                             splits={"test_lines": corpus.test_head})
 
 
 def build_model(config, data):
@@ -86,9 +104,8 @@ def task_callbacks(config):
 
 def finish(model, config, data, run):
     """Perplexity of the best model on the valid and test splits, the export, and a few generated samples."""
-    windows = data.splits["windows"]
-    metrics = {"valid_perplexity": evaluate_perplexity(model, windows["valid"], config.batch_size),
-               "test_perplexity": evaluate_perplexity(model, windows["test"], config.batch_size),
+    metrics = {"valid_perplexity": evaluate_perplexity(model, data.batches("valid")),
+               "test_perplexity": evaluate_perplexity(model, data.batches("test")),
                "vocab_size": len(data.vocab)}
     export_language_model(model, data.vocab, config, export_path(config))
     metrics["samples"] = _samples(load_run(run.path), data.splits["test_lines"])
@@ -106,17 +123,26 @@ def _samples(run, test_lines):
     return [{"prompt": prompt, "text": text} for prompt, text in zip(prompts, texts)]
 
 
-LANGUAGE_MODEL = training.Task(name="lm", prepare=prepare, build_model=build_model, monitor="val_perplexity",
-                               callbacks=task_callbacks, finish=finish, loss=token_loss, carry_states=True,
-                               perplexity=True, saved_model=stateful_model)
+def language_model_task(log=print):
+    """The language-model `Task`; log gets one-line notes about the data (where the encoded corpus is)."""
+    log = log or (lambda message: None)
+    return training.Task(name="lm", prepare=lambda config: prepare(config, log), build_model=build_model,
+                         monitor="val_perplexity", callbacks=task_callbacks, finish=finish, loss=token_loss,
+                         carry_states=True, perplexity=True, saved_model=stateful_model)
 
 
-def train_language_model(config, verbose=1, callbacks=()):
+def train_language_model(config, verbose=1, callbacks=(), log=print):
     """Trains, evaluates and exports a language model as `train.py lm` does (see `textlstm.training.train`).
+
+    Args:
+        config: An `LMConfig`.
+        verbose: Keras verbosity: 1 progress bar, 2 one line per epoch, 0 silent.
+        callbacks: More Keras callbacks, run after textlstm's own.
+        log: Called with one-line notes (where the encoded corpus is cached); None is silent.
 
     Returns:
         The final metrics dict, as written to metrics.json (with
         `valid_perplexity`, `test_perplexity`, `tokens_per_second`,
         `wall_time_seconds` and per-epoch records under `epochs`).
     """
-    return training.train(LANGUAGE_MODEL, config, verbose=verbose, callbacks=callbacks)
+    return training.train(language_model_task(log), config, verbose=verbose, callbacks=callbacks)

@@ -417,8 +417,9 @@ class SmoothedMaskedCrossentropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         per_token = token_crossentropy(y_true, y_pred, self.label_smoothing)
         mask = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), PAD_ID), per_token.dtype)
-        # One mean over the batch's real targets, so padding changes nothing.
-        return ops.divide_no_nan(ops.sum(per_token * mask), ops.sum(mask))
+        # Scaled so that Keras's mean over all positions is the mean over the batch's real targets: padding
+        # changes nothing, and neither do sample weights that are 1 on real targets and 0 elsewhere.
+        return per_token * mask * ops.divide_no_nan(ops.cast(ops.size(mask), mask.dtype), ops.sum(mask))
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

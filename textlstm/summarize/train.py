@@ -1,14 +1,15 @@
 """Training a summarizer: the task's data, model, callbacks and evaluation for `textlstm.training.train`."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from textlstm import training
+from textlstm.batches import batches_dataset, epoch_positions, num_batches, padded_rows
 from textlstm.corpus import SPLITS
 from textlstm.run import export_path
 from textlstm.seq2seq.model import build_model as build_seq2seq
-from textlstm.seq2seq.copying import PAD_ID
 from textlstm.seq2seq.model import masked_loss, token_crossentropy
 from textlstm.seq2seq.rouge import mean_length
 from textlstm.summarize.data import encode_extended_sources, encode_sources, encode_targets, load_pairs, tokenize
@@ -53,12 +54,48 @@ def prepare(config, log=print):
     tokens = {split: [tokenize(texts) for texts in pairs[split].training_pairs(config.target_list)]
               for split in ("train", "valid")}
     vocab = Vocabulary.build(tokens["train"][0] + tokens["train"][1], config.max_vocab, config.min_count)
-    inputs, labels = _arrays(*tokens["train"], vocab, config)
-    batches, steps = training.batches_from_arrays(
-        {"train": (inputs, labels, None), "valid": (*_arrays(*tokens["valid"], vocab, config), None)},
-        config.batch_size, shuffle_seed=config.seed)
-    return training.TaskData(vocab=vocab, batches=batches, steps=steps, train_tokens=int((labels != 0).sum()),
+    arrays = {split: _arrays(*tokens[split], vocab, config) for split in ("train", "valid")}
+    totals = {split: num_batches(len(labels), config.batch_size) for split, (_, labels) in arrays.items()}
+
+    def steps(split):
+        if split == "train" and config.steps_per_epoch:
+            return config.steps_per_epoch
+        return totals[split]
+
+    def batches(split, first_row=0, num_rows=None, epoch=0):
+        inputs, labels = arrays[split]
+        rows = config.batch_size - first_row if num_rows is None else num_rows
+
+        def make_batch(pass_index, batch):
+            order = pass_order(len(labels), config.seed, pass_index) if split == "train" else np.arange(len(labels))
+            indices, weights = padded_rows(order, batch, config.batch_size, first_row, rows)
+            x = {name: values[indices] for name, values in inputs.items()}
+            real = weights[:, None] > 0
+            x["decoder_input"] = x["decoder_input"] * real  # a padding row's summary is all padding
+            y = labels[indices] * real
+            return x, y, (y != 0).astype(np.float32)  # weight 1 on each real target, as the loss's own mask
+
+        target_shape = (rows, labels.shape[1])
+        signature = ({name: tf.TensorSpec((rows, values.shape[1]), tf.int32) for name, values in inputs.items()},
+                     tf.TensorSpec(target_shape, tf.int32), tf.TensorSpec(target_shape, tf.float32))
+        return batches_dataset(epoch_positions(epoch, steps(split), totals[split]), make_batch, signature)
+
+    # Exact for whole passes; with --steps-per-epoch, the pass's tokens in proportion to the batches taken.
+    train_tokens = round(int((arrays["train"][1] != 0).sum()) * steps("train") / totals["train"])
+    return training.TaskData(vocab=vocab, batches=batches, steps=steps, train_tokens=train_tokens,
                              splits={"pairs": pairs, "fields": fields})
+
+
+def pass_order(num_examples, seed, pass_index):
+    """The order of the training examples in one pass: a permutation fixed by the seed and the pass.
+
+    Example:
+
+    >>> order = pass_order(5, seed=1, pass_index=0)
+    >>> sorted(order.tolist()), order.tolist() == pass_order(5, seed=1, pass_index=0).tolist()
+    ([0, 1, 2, 3, 4], True)
+    """
+    return np.random.default_rng([seed, pass_index]).permutation(num_examples)
 
 
 def build_model(config, data):
@@ -68,10 +105,13 @@ def build_model(config, data):
 
 
 def token_loss(config):
-    """Summed crossentropy of the real target tokens of the weighted rows, and their summed weights (`Task.loss`)."""
+    """Summed crossentropy of the weighted target tokens, and the summed weights (`Task.loss`).
 
-    def loss(labels, logits, row_weights):
-        weights = ops.cast(ops.not_equal(labels, PAD_ID), "float32") * row_weights[:, None]
+    The weights are per target token, as `TaskData.batches` gives them: 1 on
+    real targets, 0 on padding and on the rows that fill up a last batch.
+    """
+
+    def loss(labels, logits, weights):
         per_token = token_crossentropy(labels, logits, config.label_smoothing)
         return ops.sum(per_token * weights), ops.sum(weights)
 

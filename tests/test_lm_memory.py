@@ -1,0 +1,59 @@
+"""Memory of the language model's data preparation does not grow with the corpus."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# Peak RSS of preparing a corpus and reading every training window, in a fresh process.
+MEASURE = textwrap.dedent("""
+    import json, resource, sys
+    from textlstm.lm.data import num_windows, window_rows
+    from textlstm.lm.encoded import encoded_corpus
+
+    data, path = sys.argv[1], sys.argv[2]
+    corpus = encoded_corpus(data, "word", 10000, 1)
+    ids = corpus.ids["train"]
+    real = sum(window_rows(ids, 64, 35, window)[2].sum() for window in range(num_windows(len(ids), 64, 35)))
+    assert real == len(ids) - 1
+    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    with open(path, "w") as file:
+        json.dump({"peak_kib": max(peaks), "tokens": int(len(ids))}, file)
+""")
+
+
+def write_text_corpus(directory, megabytes, seed=0):
+    """train/valid/test.txt of random lines over a 5,000-word vocabulary; train holds about `megabytes` MB."""
+    rng = random.Random(seed)
+    words = [f"w{index}" for index in range(5000)]
+    directory.mkdir()
+    for split, size in (("train", megabytes * 10**6), ("valid", 20_000), ("test", 20_000)):
+        lines, written = [], 0
+        while written < size:
+            line = " ".join(rng.choices(words, k=rng.randint(5, 30)))
+            lines.append(line)
+            written += len(line) + 1
+        (directory / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def peak_of_preparing(data, tmp_path):
+    result_path = tmp_path / f"{data.name}.json"
+    subprocess.run([sys.executable, "-c", MEASURE, str(data), str(result_path)], check=True,
+                   env={**os.environ, "PYTHONPATH": os.getcwd()})
+    return json.loads(result_path.read_text())
+
+
+@pytest.mark.slow  # about 20 s: two fresh processes, one tokenizing 10 MB
+def test_peak_memory_of_data_preparation_does_not_grow_with_the_corpus(tmp_path):
+    small = peak_of_preparing(write_text_corpus(tmp_path / "small", 1), tmp_path)
+    large = peak_of_preparing(write_text_corpus(tmp_path / "large", 10), tmp_path)
+    assert large["tokens"] > 9 * small["tokens"]
+    # Whole-corpus Python lists took about 26 bytes per byte of text: 230 MB more for the 9 MB more here.
+    # What remains (about 20 MB) is mostly pages of the memory-mapped Arrow text and ids that were read.
+    growth_mib = (large["peak_kib"] - small["peak_kib"]) / 1024
+    assert growth_mib < 50, (small, large)

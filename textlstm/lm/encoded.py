@@ -1,0 +1,223 @@
+"""A language-model corpus encoded once into token ids on disk, read back memory-mapped.
+
+The splits are read through `datasets` (Arrow files, memory-mapped); the
+training tokens are counted and every split is encoded by
+`Dataset.map(batched=True, num_proc=...)`, and the ids of each split are
+written end to end into one int32 file (`train.ids`, ...), each line's ids
+followed by `<eos>`. Nothing holds the whole corpus in memory. The result
+is cached (`textlstm.corpus_cache`) under a key of the data files and the
+vocabulary settings, so a second run on the same data reads the ids
+without tokenizing again.
+"""
+
+import collections
+import dataclasses
+import json
+import os
+import shutil
+
+import numpy as np
+
+from textlstm.corpus import SPLITS, load_splits, workers
+from textlstm.corpus_cache import cache_key, data_files, describe_files, find_entry, write_entry
+from textlstm.errors import UsageError
+from textlstm.lm.data import text_only, tokenize
+from textlstm.vocab import EOS, Vocabulary
+
+VOCAB_FILE = "vocab.json"
+TEST_HEAD_FILE = "test_head.json"
+TEST_HEAD_LINES = 100  # test lines kept as text, for the samples generated after training
+BATCH_LINES = 10_000  # lines per `map` batch
+
+
+@dataclasses.dataclass
+class EncodedCorpus:
+    """The token ids of every split, memory-mapped, with the vocabulary that made them.
+
+    Attributes:
+        path: The cache entry holding it.
+        vocab: The `Vocabulary` of the training split.
+        ids: {split: read-only int32 `np.memmap`}, the split's lines end to end, each ending in `<eos>`.
+        test_head: The first test lines as token lists (raw tokens, `<eos>` last), for samples.
+    """
+
+    path: str
+    vocab: Vocabulary
+    ids: dict
+    test_head: list
+
+
+def encoded_corpus(data, level, max_vocab, min_count):
+    """The corpus `data` encoded with a vocabulary built by these settings, from the cache or encoded now.
+
+    Args:
+        data: As `--data`: a directory, one text file or `hf:NAME[:CONFIG]`.
+        level: "word" or "char".
+        max_vocab: Largest vocabulary, special tokens included; 0 means no limit.
+        min_count: Tokens seen fewer times in training become `<unk>`.
+
+    Returns:
+        An `EncodedCorpus`.
+
+    Raises:
+        UsageError: The data cannot be read, or a split has no text.
+    """
+    settings = {"level": level, "max_vocab": max_vocab, "min_count": min_count}
+    files = data_files(data)
+    splits = None
+    if files is None:  # a hub dataset: `datasets` fingerprints what it loaded
+        splits = _load(data)
+        source = {"data": data, "fingerprints": {split: splits[split]._fingerprint for split in SPLITS}}
+    else:
+        source = describe_files(files)
+    key = cache_key("lm", source, settings)
+    path = find_entry(key)
+    if path is None:
+        splits = splits or _load(data)
+        path = write_entry(key, lambda directory: _encode_splits(splits, data, settings, directory))
+    return open_entry(path)
+
+
+def open_entry(path):
+    """Reads the `EncodedCorpus` of a cache entry (the ids stay on disk)."""
+    vocab = Vocabulary.load(os.path.join(path, VOCAB_FILE))
+    with open(os.path.join(path, TEST_HEAD_FILE), encoding="utf-8") as file:
+        test_head = json.load(file)
+    ids = {split: np.memmap(os.path.join(path, f"{split}.ids"), dtype=np.int32, mode="r") for split in SPLITS}
+    return EncodedCorpus(path=path, vocab=vocab, ids=ids, test_head=test_head)
+
+
+def _load(data):
+    return load_splits(data, lines=True, prepare=text_only)
+
+
+def _encode_splits(splits, data, settings, directory):
+    """Counts the training tokens, builds the vocabulary and writes every split's ids into directory."""
+    level = settings["level"]
+    scratch = os.path.join(directory, "scratch")  # `map`'s Arrow files, removed once the ids are written
+    os.makedirs(scratch)
+    vocab = Vocabulary.from_counts(count_tokens(splits["train"], level, scratch), settings["max_vocab"],
+                                   settings["min_count"])
+    for split in SPLITS:
+        if not encode_to_file(splits[split], vocab, level, os.path.join(directory, f"{split}.ids"),
+                              os.path.join(scratch, split)):
+            raise UsageError(f"the {split} split of {data} has no text")
+    shutil.rmtree(scratch)
+    vocab.save(os.path.join(directory, VOCAB_FILE))
+    head = splits["test"].select(range(min(TEST_HEAD_LINES, len(splits["test"]))))["text"]
+    with open(os.path.join(directory, TEST_HEAD_FILE), "w", encoding="utf-8") as file:
+        json.dump([tokenize(line, level) + [EOS] for line in head], file, ensure_ascii=False)
+
+
+def split_words(texts):
+    """Each text's words, as `str.split()` gives them (Arrow's white space is Python's), as an Arrow list array.
+
+    Example:
+
+    >>> import pyarrow
+    >>> split_words(pyarrow.array([" a  b ", "c"])).to_pylist()
+    [['a', 'b'], ['c']]
+    """
+    import pyarrow.compute
+
+    return pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(texts))
+
+
+def count_tokens(dataset, level, scratch):
+    """How often each token occurs in the `text` column of dataset, counted by `map` (in workers when large).
+
+    Each batch of lines gives one row per distinct token; only these
+    (token, count) rows come back to this process.
+
+    Returns:
+        A `collections.Counter`.
+    """
+    import pyarrow
+    import pyarrow.compute
+
+    def count_batch(batch):
+        if level == "word":
+            counts = pyarrow.compute.value_counts(pyarrow.compute.list_flatten(split_words(batch["text"])))
+            return pyarrow.table({"token": counts.field("values"), "count": counts.field("counts")})
+        counts = collections.Counter(batch_tokens(batch["text"].to_pylist(), level))
+        return pyarrow.table({"token": list(counts), "count": list(counts.values())})
+
+    counted = dataset.with_format("arrow").map(
+        count_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
+        num_proc=workers(dataset), cache_file_name=os.path.join(scratch, "train-counts.arrow"),
+        new_fingerprint=f"count-{level}-{dataset._fingerprint}")
+    totals = collections.Counter()
+    for batch in record_batches(counted):
+        for token, count in zip(batch.column("token").to_pylist(), batch.column("count").to_pylist()):
+            totals[token] += count
+    return totals
+
+
+def encode_to_file(dataset, vocab, level, path, scratch):
+    """Writes the ids of dataset's lines end to end (each followed by `<eos>`) to path as raw int32.
+
+    Returns:
+        The number of ids written.
+    """
+    import datasets
+    import pyarrow
+    import pyarrow.compute
+
+    get, unknown, end = vocab.ids.get, vocab.unk_id, vocab.eos_id
+    tokens = pyarrow.array(vocab.tokens)
+
+    def encode_batch(batch):
+        # One row per batch of lines: its ids end to end. An Arrow table goes to the file as it is (a dict of
+        # NumPy arrays would be inspected object by object, which also starts TensorFlow's runtime).
+        if level == "word":
+            words = split_words(batch["text"]).combine_chunks()
+            ids = pyarrow.compute.index_in(words.flatten(), value_set=tokens).fill_null(unknown).to_numpy()
+            line_ends = words.offsets.to_numpy()[1:] - words.offsets[0].as_py()
+            ids = np.insert(ids.astype(np.int32), line_ends, end)
+        else:
+            ids = np.array([get(token, unknown) for token in batch_tokens(batch["text"].to_pylist(), level, EOS)],
+                           dtype=np.int32)
+        return pyarrow.table({"ids": pyarrow.ListArray.from_arrays([0, len(ids)], ids)})
+
+    encoded = dataset.with_format("arrow").map(
+        encode_batch, batched=True, batch_size=BATCH_LINES, remove_columns=dataset.column_names,
+        features=datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))}),
+        num_proc=workers(dataset), cache_file_name=f"{scratch}-ids.arrow",
+        new_fingerprint=f"encode-{os.path.basename(path)}-{dataset._fingerprint}")
+    written = 0
+    with open(path, "wb") as file:
+        for batch in record_batches(encoded):
+            values = pyarrow.compute.list_flatten(batch.column("ids")).to_numpy()
+            file.write(values.astype(np.int32, copy=False).tobytes())
+            written += len(values)
+    return written
+
+
+def batch_tokens(lines, level, end=None):
+    """The tokens of lines end to end, each line followed by end if given (as `tokenize` splits one line).
+
+    Example:
+
+    >>> batch_tokens(["ab ", "c"], "char", "<eos>")
+    ['a', 'b', '<eos>', 'c', '<eos>']
+    """
+    tokens = []
+    for line in lines:
+        tokens += tokenize(line, level)
+        if end:
+            tokens.append(end)
+    return tokens
+
+
+def record_batches(dataset):
+    """The Arrow record batches of a fresh `map` result, read from its files in order without memory-mapping.
+
+    Memory-mapped pages, once read, count in the process's resident memory
+    until the kernel needs them back; plain reads of one batch at a time do
+    not, so a corpus of any size is read in a bounded space.
+    """
+    import pyarrow
+
+    for cache_file in dataset.cache_files:
+        with pyarrow.OSFile(cache_file["filename"]) as source:
+            yield from pyarrow.ipc.open_stream(source)
