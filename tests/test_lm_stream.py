@@ -10,6 +10,7 @@ import pytest
 
 from lm_corpus import write_corpus
 from textlstm.corpus_cache import cache_root
+from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize_lines, window_rows
 from textlstm.lm.encoded import encoded_corpus
@@ -162,3 +163,11 @@ def test_words_split_on_the_white_space_python_splits_on(tmp_path):
     assert encoded.vocab.tokens == vocab.tokens and "café" in vocab.tokens
     for split in ids:
         np.testing.assert_array_equal(encoded.ids[split], ids[split])
+
+
+def test_a_cache_location_that_cannot_be_written_is_one_clear_error(corpus, tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("TEXTLSTM_CACHE", str(blocker / "cache"))
+    with pytest.raises(UsageError, match="cannot write the encoded-corpus cache.*TEXTLSTM_CACHE"):
+        encoded_corpus(str(corpus), "word", 100, 1)

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 
 from textlstm.corpus import find_split_files
+from textlstm.errors import UsageError
 
 CACHE_VERSION = 1  # raise it when the layout of an entry changes
 
@@ -86,10 +87,17 @@ def write_entry(key, fill):
     Returns:
         The entry's directory. If another process finished the same entry
         first, that one is kept and ours is removed.
+
+    Raises:
+        UsageError: The cache directory cannot be written.
     """
     root = cache_root()
-    os.makedirs(root, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=root)
+    try:
+        os.makedirs(root, exist_ok=True)
+        temporary = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=root)
+    except OSError as error:
+        raise UsageError(f"cannot write the encoded-corpus cache in {root} ({error.strerror}); "
+                         "set TEXTLSTM_CACHE to a writable directory") from None
     try:
         fill(temporary)
         path = os.path.join(root, key)
