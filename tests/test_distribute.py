@@ -189,3 +189,14 @@ def test_two_workers_killed_and_restarted_finish_the_run_that_one_process_makes(
     for key in ("valid_perplexity", "test_perplexity"):
         assert metrics[key] == pytest.approx(single[key], rel=1e-4)
     assert (out / "saved_model").exists()
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+def test_a_peer_timeout_that_is_not_a_positive_number_is_refused(lm_corpus, tmp_path, capsys, monkeypatch, value):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    monkeypatch.setenv("TEXTLSTM_PEER_TIMEOUT", value)
+    assert train.main(["lm", "--data", str(lm_corpus), "--out", str(tmp_path / "run"), *LM_FLAGS,
+                       "--strategy", "multiworker"]) == 2
+    assert_one_line_error(capsys, "TEXTLSTM_PEER_TIMEOUT must be a number of seconds above 0")
+    assert not (tmp_path / "run").exists()

@@ -106,9 +106,21 @@ os.kill(parent, signal.SIGKILL)
 """
 
 
+def peer_timeout():
+    """Seconds a worker waits for its peers: `$TEXTLSTM_PEER_TIMEOUT`, else 300; raises `UsageError` if not above 0."""
+    text = os.environ.get(PEER_TIMEOUT_VARIABLE, str(DEFAULT_PEER_TIMEOUT))
+    try:
+        timeout = float(text)
+    except ValueError:
+        timeout = 0.0
+    if not timeout > 0:  # also refuses nan
+        raise UsageError(f"{PEER_TIMEOUT_VARIABLE} must be a number of seconds above 0. Received: {text!r}")
+    return timeout
+
+
 def _multiworker():
     workers, index = read_tf_config()
-    timeout = float(os.environ.get(PEER_TIMEOUT_VARIABLE, DEFAULT_PEER_TIMEOUT))
+    timeout = peer_timeout()
     others = ", ".join(address for number, address in enumerate(workers) if number != index)
     message = (f"error: worker {index} ({workers[index]}) could not reach the other workers of TF_CONFIG "
                f"({others}) within {timeout:g} s; start the same command on each of them ({PEER_TIMEOUT_VARIABLE} "
