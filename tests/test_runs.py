@@ -101,6 +101,7 @@ def test_clipnorm_alone_turns_the_global_default_off(corpus, tmp_path, capsys):
     assert_one_line_error(capsys, "use clipnorm or global-clipnorm, not both")
 
 
+@pytest.mark.slow
 def test_a_second_process_on_the_same_run_directory_is_refused(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     holder = subprocess.Popen(
@@ -183,6 +184,7 @@ def test_an_interrupted_run_makes_the_same_epochs_as_an_uninterrupted_one(corpus
     assert history(resumed) == history(whole)
 
 
+@pytest.mark.slow
 def test_a_run_interrupted_during_export_finishes_without_training_again(corpus, tmp_path, monkeypatch):
     config = plateau_config(corpus, tmp_path / "run")
 
