@@ -22,6 +22,26 @@ def epoch_positions(epoch, steps, total):
     return [divmod(position, total) for position in range(epoch * steps, (epoch + 1) * steps)]
 
 
+def epoch_steps(totals, steps_per_epoch):
+    """`TaskData.steps`: split -> global batches in one epoch, `steps_per_epoch` for "train" if it is set.
+
+    Args:
+        totals: {split: global batches in one pass}.
+        steps_per_epoch: `--steps-per-epoch`; 0 is a whole pass.
+
+    Example:
+
+    >>> steps = epoch_steps({"train": 10, "valid": 2}, steps_per_epoch=4)
+    >>> steps("train"), steps("valid")
+    (4, 2)
+    """
+
+    def steps(split):
+        return steps_per_epoch if split == "train" and steps_per_epoch else totals[split]
+
+    return steps
+
+
 def batches_dataset(positions, make_batch, signature):
     """A `tf.data.Dataset` of `make_batch(pass, batch)` for each position, made as it is read.
 

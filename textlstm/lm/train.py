@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from textlstm import training
-from textlstm.batches import batches_dataset, epoch_positions
+from textlstm.batches import batches_dataset, epoch_positions, epoch_steps
 from textlstm.errors import UsageError
 from textlstm.lm.data import num_windows, real_targets, window_rows
 from textlstm.lm.encoded import encoded_corpus
@@ -39,11 +39,7 @@ def prepare(config, log=print):
     log(f"encoded corpus: {corpus.path}")
     check_split_lengths(corpus.ids, config)
     totals = {split: num_windows(len(ids), config.batch_size, config.bptt) for split, ids in corpus.ids.items()}
-
-    def steps(split):
-        if split == "train" and config.steps_per_epoch:
-            return config.steps_per_epoch
-        return totals[split]
+    steps = epoch_steps(totals, config.steps_per_epoch)
 
     def batches(split, first_row=0, num_rows=None, epoch=0):
         ids, rows = corpus.ids[split], config.batch_size - first_row if num_rows is None else num_rows

@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from textlstm import training
-from textlstm.batches import batches_dataset, epoch_positions, num_batches, padded_rows
+from textlstm.batches import batches_dataset, epoch_positions, epoch_steps, num_batches, padded_rows
 from textlstm.corpus import SPLITS
 from textlstm.run import export_path
 from textlstm.seq2seq.model import build_model as build_seq2seq
@@ -56,11 +56,7 @@ def prepare(config, log=print):
     vocab = Vocabulary.build(tokens["train"][0] + tokens["train"][1], config.max_vocab, config.min_count)
     arrays = {split: _arrays(*tokens[split], vocab, config) for split in ("train", "valid")}
     totals = {split: num_batches(len(labels), config.batch_size) for split, (_, labels) in arrays.items()}
-
-    def steps(split):
-        if split == "train" and config.steps_per_epoch:
-            return config.steps_per_epoch
-        return totals[split]
+    steps = epoch_steps(totals, config.steps_per_epoch)
 
     def batches(split, first_row=0, num_rows=None, epoch=0):
         inputs, labels = arrays[split]
