@@ -141,22 +141,45 @@ def usable_pairs(dataset, fields, name):
     Raises:
         UsageError: A column is missing, or no row is usable.
     """
+    check_columns(dataset, fields, name)
+    pairs = usable_rows(dataset[fields[0]], dataset[fields[1]], fields)
+    if not pairs.source:
+        raise no_usable_example(name, len(dataset), fields)
+    return pairs
+
+
+def check_columns(dataset, fields, name):
+    """Raises `UsageError` if dataset lacks one of fields, naming the columns it has."""
     missing = [field for field in fields if field not in dataset.column_names]
     if missing:
         raise UsageError(f"{name} has no column {', '.join(missing)}; its columns are "
                          f"{', '.join(dataset.column_names)}")
+
+
+def usable_rows(source_values, target_values, fields):
+    """The `Pairs` of the (document, summary) column values whose document and a summary are non-empty.
+
+    Example:
+
+    >>> pairs = usable_rows(["a b", "", "c"], ["x", "y", ["", "z"]], ("text", "summary"))
+    >>> pairs.source, pairs.references, pairs.skipped, pairs.lists
+    (['a b', 'c'], [['x'], ['z']], 1, ('summary',))
+    """
     sources, references, lists = [], [], set()
-    for source, target in zip(dataset[fields[0]], dataset[fields[1]]):
+    for source, target in zip(source_values, target_values):
         lists.update(field for field, value in zip(fields, (source, target)) if isinstance(value, (list, tuple)))
         source, target = as_text(source), as_references(target)
         if source.strip() and target:
             sources.append(source)
             references.append(target)
-    if not sources:
-        detail = f"all {len(dataset)} rows have an empty {' or '.join(fields)}" if len(dataset) else "no rows"
-        raise UsageError(f"{name} has no usable example ({detail})")
     listed = tuple(field for field in fields if field in lists)
-    return Pairs(sources, references, len(dataset) - len(sources), listed)
+    return Pairs(sources, references, len(source_values) - len(sources), listed)
+
+
+def no_usable_example(name, rows, fields):
+    """The `UsageError` of a split or file of `rows` rows none of which is usable."""
+    detail = f"all {rows} rows have an empty {' or '.join(fields)}" if rows else "no rows"
+    return UsageError(f"{name} has no usable example ({detail})")
 
 
 def load_pairs(data, source_field="", target_field=""):

@@ -11,55 +11,38 @@ from textlstm.corpus import SPLITS
 from textlstm.run import export_path
 from textlstm.seq2seq.model import build_model as build_seq2seq
 from textlstm.seq2seq.model import masked_loss, token_crossentropy
-from textlstm.seq2seq.rouge import mean_length
-from textlstm.summarize.data import encode_extended_sources, encode_sources, encode_targets, load_pairs, tokenize
+from textlstm.summarize.encoded import encoded_pairs
 from textlstm.summarize.export import export_text_summarizer
 from textlstm.summarize.inference import score_summaries
-from textlstm.vocab import Vocabulary
 
 NUM_EXAMPLES = 5  # source / reference / output triples kept in metrics.json
 
 
-def _arrays(sources, targets, vocab, config):
-    """Returns ({"source", "decoder_input"[, "source_extended"]}, labels) id arrays of one split's token lists.
-
-    A copying model also gets the sources' extended ids, and its labels use
-    the temporary ids of the words it can copy.
-    """
-    inputs = {"source": encode_sources(sources, vocab, config.max_source_len)}
-    oovs = None
-    if config.copy:
-        inputs["source_extended"], oovs = encode_extended_sources(sources, vocab, config.max_source_len)
-    inputs["decoder_input"], labels = encode_targets(targets, vocab, config.max_target_len, oovs)
-    return inputs, labels
-
-
 def prepare(config, log=print):
-    """Reads the pairs, builds the vocabulary and encodes the training and validation pairs."""
-    pairs, fields = load_pairs(config.data, config.source_field, config.target_field)
+    """Encodes the training and validation pairs into id arrays on disk (or finds them cached) and batches them."""
+    pairs = encoded_pairs(config)
+    log(f"encoded pairs: {pairs.path}")
+    source_field, target_field = pairs.fields
     how = "as given" if config.source_field and config.target_field else "recognised by name"
-    log(f"fields: {fields[0]} -> {fields[1]} ({how}); examples train {len(pairs['train'].source)}, "
-        f"valid {len(pairs['valid'].source)}, test {len(pairs['test'].source)}")
-    skipped = {split: pairs[split].skipped for split in SPLITS}
+    log(f"fields: {source_field} -> {target_field} ({how}); examples train {pairs.documents['train']}, "
+        f"valid {pairs.documents['valid']}, test {len(pairs.test.source)}")
+    skipped = {**pairs.skipped, "test": pairs.test.skipped}
     if any(skipped.values()):
         log("skipped rows with an empty document or summary: "
-            + ", ".join(f"{split} {count}" for split, count in skipped.items()))
-    lists = sorted({field for split in SPLITS for field in pairs[split].lists})
-    if fields[0] in lists:
-        log(f"{fields[0]} holds lists of sentences: each is joined with spaces into one document")
-    if fields[1] in lists:
-        log(f"{fields[1]} holds lists of summaries: training on "
+            + ", ".join(f"{split} {skipped[split]}" for split in SPLITS))
+    if source_field in pairs.lists:
+        log(f"{source_field} holds lists of sentences: each is joined with spaces into one document")
+    if target_field in pairs.lists:
+        log(f"{target_field} holds lists of summaries: training on "
             f"{'the first of each list' if config.target_list == 'first' else 'each of them'} "
             f"(--target-list {config.target_list}); ROUGE scores against all of them")
-    tokens = {split: [tokenize(texts) for texts in pairs[split].training_pairs(config.target_list)]
-              for split in ("train", "valid")}
-    vocab = Vocabulary.build(tokens["train"][0] + tokens["train"][1], config.max_vocab, config.min_count)
-    arrays = {split: _arrays(*tokens[split], vocab, config) for split in ("train", "valid")}
-    totals = {split: num_batches(len(labels), config.batch_size) for split, (_, labels) in arrays.items()}
+    totals = {split: num_batches(len(arrays["labels"]), config.batch_size) for split, arrays in pairs.arrays.items()}
     steps = epoch_steps(totals, config.steps_per_epoch)
 
     def batches(split, first_row=0, num_rows=None, epoch=0):
-        inputs, labels = arrays[split]
+        arrays = pairs.arrays[split]
+        inputs = {name: values for name, values in arrays.items() if name != "labels"}
+        labels = arrays["labels"]
         rows = config.batch_size - first_row if num_rows is None else num_rows
 
         def make_batch(pass_index, batch):
@@ -77,9 +60,9 @@ def prepare(config, log=print):
         return batches_dataset(epoch_positions(epoch, steps(split), totals[split]), make_batch, signature)
 
     # Exact for whole passes; with --steps-per-epoch, the pass's tokens in proportion to the batches taken.
-    train_tokens = round(int((arrays["train"][1] != 0).sum()) * steps("train") / totals["train"])
-    return training.TaskData(vocab=vocab, batches=batches, steps=steps, train_tokens=train_tokens,
-                             splits={"pairs": pairs, "fields": fields})
+    train_tokens = round(pairs.label_tokens["train"] * steps("train") / totals["train"])
+    return training.TaskData(vocab=pairs.vocab, batches=batches, steps=steps, train_tokens=train_tokens,
+                             splits={"pairs": pairs})
 
 
 def pass_order(num_examples, seed, pass_index):
@@ -152,16 +135,16 @@ def finish(model, config, data, run):
     path = export_path(config)
     export_text_summarizer(model, data.vocab, config, path)
     pairs = data.splits["pairs"]
-    test = pairs["test"]
-    metrics = {"lead_words": mean_length(pairs["train"].target)}
+    test = pairs.test
+    metrics = {"lead_words": pairs.lead_words}
     scores, predictions = score_summaries(tf.saved_model.load(path), test.source, test.references,
                                           metrics["lead_words"])
     epochs = run.metrics()["epochs"]
     best = min((epoch["val_loss"], epoch["epoch"]) for epoch in epochs if epoch.get("val_loss") is not None)
     metrics.update(scores)
-    metrics.update(valid_loss=best[0], fields=list(data.splits["fields"]), vocab_size=len(data.vocab),
-                   split_sizes={split: len(pairs[split].source) for split in SPLITS},
-                   skipped={split: pairs[split].skipped for split in SPLITS})
+    metrics.update(valid_loss=best[0], fields=list(pairs.fields), vocab_size=len(data.vocab),
+                   split_sizes={**pairs.documents, "test": len(test.source)},
+                   skipped={**pairs.skipped, "test": test.skipped})
     metrics["examples"] = [{"source": source, "reference": references[0], "output": output}
                            for source, references, output in
                            list(zip(test.source, test.references, predictions))[:NUM_EXAMPLES]]
