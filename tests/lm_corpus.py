@@ -2,6 +2,11 @@
 
 import random
 
+import numpy as np
+
+from textlstm.corpus import load_splits
+from textlstm.lm.data import text_only, tokenize_lines
+
 SUBJECTS = ["the cat", "a dog", "the bird", "my friend", "the teacher"]
 VERBS = ["sees", "likes", "finds", "takes", "wants"]
 OBJECTS = ["the ball", "a book", "the red hat", "some food", "the big box"]
@@ -22,3 +27,13 @@ def tiny_flags(data, out, *extra):
     """train.py flags for a model that trains in a few seconds."""
     return ["lm", "--data", str(data), "--out", str(out), "--num-layers", "1", "--units", "8", "--embedding-dim", "8",
             "--bptt", "5", "--batch-size", "4", "--epochs", "2", "--dropout", "0", "--seed", "3", *extra]
+
+
+def split_lines(data):
+    """Each split's non-blank lines as whole Python lists: the in-memory reference the encoded corpus must match."""
+    return {split: list(dataset["text"]) for split, dataset in load_splits(data, lines=True, prepare=text_only).items()}
+
+
+def encode_lines(lines, level, vocab):
+    """The ids of lines end to end, each non-blank line followed by `<eos>`, encoded in memory as a reference."""
+    return np.asarray([index for tokens in tokenize_lines(lines, level) for index in vocab.encode(tokens)], dtype=np.int32)

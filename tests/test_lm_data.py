@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lm_corpus import split_lines
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.corpus import find_split_files
-from textlstm.lm.data import load_lines, stream_windows, tokenize_lines
+from textlstm.lm.data import stream_windows, tokenize_lines
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.vocab import EOS, Vocabulary
@@ -87,23 +88,23 @@ def test_split_files_are_found_by_ptb_style_names(tmp_path):
 def test_a_single_file_is_cut_into_consecutive_blocks(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(f"line {index}" for index in range(100)) + "\n")
-    splits = load_lines(str(path))
+    splits = split_lines(str(path))
     assert [len(splits[split]) for split in ("train", "valid", "test")] == [90, 5, 5]
     assert splits["valid"][0] == "line 90" and splits["test"][-1] == "line 99"
-    assert load_lines(str(path)) == splits
+    assert split_lines(str(path)) == splits
 
 
 def test_a_directory_without_training_file_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("x\n")
     with pytest.raises(UsageError, match="no training file"):
-        load_lines(str(tmp_path))
+        split_lines(str(tmp_path))
 
 
 def test_hub_style_names_load_through_datasets(tmp_path):
     # `hf:` goes through datasets.load_dataset(NAME); a local folder stands in for the hub here.
     for split in ("train", "validation", "test"):
         (tmp_path / f"{split}.txt").write_text(f"{split} one\n{split} two\n")
-    splits = load_lines(f"hf:{tmp_path}")
+    splits = split_lines(f"hf:{tmp_path}")
     assert splits["valid"] == ["validation one", "validation two"]
     assert splits["train"][0] == "train one"
 

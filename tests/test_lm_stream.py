@@ -8,11 +8,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from lm_corpus import write_corpus
+from lm_corpus import encode_lines, split_lines, write_corpus
 from textlstm.corpus_cache import cache_root
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
-from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize_lines, window_rows
+from textlstm.lm.data import stream_windows, tokenize_lines, window_rows
 from textlstm.lm.encoded import encoded_corpus
 from textlstm.lm.train import prepare
 from textlstm.vocab import Vocabulary
@@ -24,9 +24,9 @@ def ignore(message):
 
 def in_memory(data, level="word", max_vocab=0, min_count=1):
     """The vocabulary and ids of every split as the whole-corpus Python lists give them."""
-    tokens = {split: tokenize_lines(lines, level) for split, lines in load_lines(data).items()}
-    vocab = Vocabulary.build(tokens["train"], max_vocab, min_count)
-    return vocab, {split: encode_stream(token_lists, vocab) for split, token_lists in tokens.items()}
+    lines = split_lines(data)
+    vocab = Vocabulary.build(tokenize_lines(lines["train"], level), max_vocab, min_count)
+    return vocab, {split: encode_lines(texts, level, vocab) for split, texts in lines.items()}
 
 
 @pytest.mark.parametrize("level,max_vocab,min_count", [("word", 0, 1), ("word", 12, 2), ("char", 0, 1)])
@@ -36,7 +36,7 @@ def test_encoded_ids_equal_the_in_memory_encoding(corpus, level, max_vocab, min_
     assert encoded.vocab.tokens == vocab.tokens
     for split in ("train", "valid", "test"):
         np.testing.assert_array_equal(encoded.ids[split], ids[split])
-    assert encoded.test_head[0] == tokenize_lines(load_lines(str(corpus))["test"][:1], level)[0]
+    assert encoded.test_head[0] == tokenize_lines(split_lines(str(corpus))["test"][:1], level)[0]
 
 
 def test_a_single_file_is_cut_into_the_same_splits(tmp_path):

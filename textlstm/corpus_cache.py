@@ -58,7 +58,7 @@ def cache_key(task, source, settings):
     """The name of an entry: task, then a hash of what was read and of the settings that decide the ids.
 
     Args:
-        task: "lm" or "summarize".
+        task: "lm", "lm-eval" (a text `textlstm evaluate` scores) or "summarize".
         source: JSON-able description of the data (`describe_files`, or hub fingerprints).
         settings: JSON-able dict of the settings that decide the ids (level, max_vocab, ...).
 

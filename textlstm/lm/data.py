@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from textlstm.corpus import as_text, load_splits, non_blank, text_columns, workers
+from textlstm.corpus import as_text, non_blank, text_columns, workers
 from textlstm.errors import UsageError
 from textlstm.vocab import EOS
 
@@ -42,33 +42,9 @@ def text_only(dataset, source):
     return dataset
 
 
-def load_lines(data):
-    """Reads the train / valid / test lines of a corpus through the `datasets` library.
-
-    Args:
-        data: A directory with train / valid / test files, a single text
-            file (cut into 90% / 5% / 5% consecutive blocks), or
-            `hf:NAME[:CONFIG]` for a Hugging Face hub dataset with a text column.
-
-    Returns:
-        A dict from "train", "valid" and "test" to lists of non-blank lines.
-
-    Raises:
-        UsageError: The path is missing, empty, not UTF-8, or holds no training file.
-    """
-    splits = load_splits(data, lines=True, prepare=text_only)
-    return {split: list(dataset["text"]) for split, dataset in splits.items()}
-
-
 def tokenize_lines(lines, level):
     """Returns one token list per non-blank line, each ending in `<eos>`."""
     return [tokenize(line, level) + [EOS] for line in lines if line.strip()]
-
-
-def encode_stream(token_lists, vocab):
-    """Concatenates tokenized lines into one int32 array of ids."""
-    ids = [index for tokens in token_lists for index in vocab.encode(tokens)]
-    return np.asarray(ids, dtype=np.int32)
 
 
 def stream_windows(ids, batch_size, bptt):

@@ -7,7 +7,8 @@ written end to end into one int32 file (`train.ids`, ...), each line's ids
 followed by `<eos>`. Nothing holds the whole corpus in memory. The result
 is cached (`textlstm.corpus_cache`) under a key of the data files and the
 vocabulary settings, so a second run on the same data reads the ids
-without tokenizing again.
+without tokenizing again. `encoded_text` does the same for the text
+`textlstm evaluate` scores, with the vocabulary of the run evaluated.
 """
 
 import collections
@@ -18,7 +19,7 @@ import shutil
 
 import numpy as np
 
-from textlstm.corpus import SPLITS, load_splits, workers
+from textlstm.corpus import SPLITS, find_split_files, load_splits, read_file, workers
 from textlstm.corpus_cache import cache_key, data_files, describe_files, find_entry, write_entry
 from textlstm.errors import UsageError
 from textlstm.lm.data import text_only, tokenize
@@ -26,6 +27,7 @@ from textlstm.vocab import EOS, Vocabulary
 
 VOCAB_FILE = "vocab.json"
 TEST_HEAD_FILE = "test_head.json"
+TEXT_IDS_FILE = "text.ids"  # the ids of an `encoded_text` entry
 TEST_HEAD_LINES = 100  # test lines kept as text, for the samples generated after training
 BATCH_LINES = 10_000  # lines per `map` batch
 
@@ -85,6 +87,54 @@ def open_entry(path):
         test_head = json.load(file)
     ids = {split: np.memmap(os.path.join(path, f"{split}.ids"), dtype=np.int32, mode="r") for split in SPLITS}
     return EncodedCorpus(path=path, vocab=vocab, ids=ids, test_head=test_head)
+
+
+def encoded_text(data, split, vocab, level):
+    """The token ids of the text a run is evaluated on, encoded with that run's vocabulary, from the cache or now.
+
+    A text file is read whole (as lines, whatever its extension); a
+    directory gives its split file and a hub dataset its split, read as
+    `encoded_corpus` reads them. The cache key covers that file (path, size,
+    modification time) or the split's `datasets` fingerprint, the level and
+    every token of the vocabulary, so two runs share an entry only if their
+    vocabularies are the same; a directory's split and the same file given
+    alone share one too.
+
+    Args:
+        data: As `--data`: a text file, a directory or `hf:NAME[:CONFIG]`.
+        split: "train", "valid" or "test"; not used for a single file.
+        vocab: The run's `Vocabulary`; tokens outside it become `<unk>`.
+        level: The run's level, "word" or "char".
+
+    Returns:
+        (the entry's directory, a read-only int32 `np.memmap` of the ids):
+        the non-blank lines end to end, each ending in `<eos>`, so at least 2 ids.
+
+    Raises:
+        UsageError: The data is missing, not UTF-8, has no text, or the
+            directory has no file for one of the splits.
+    """
+    file, dataset = None, None
+    if os.path.isfile(data):
+        file, name = data, f"data file {data}"
+    elif os.path.isdir(data):
+        file, name = find_split_files(data)[split], f"the {split} split of {data}"
+    else:  # a hub dataset, or a path that is not there (`load_splits` says so)
+        dataset = _load(data)[split]
+    source = describe_files([file]) if file else {"data": data, "split": split, "fingerprint": dataset._fingerprint}
+    key = cache_key("lm-eval", source, {"level": level, "vocab": vocab.tokens})
+    path = find_entry(key)
+    if path is None:
+        dataset = dataset if dataset is not None else text_only(read_file(file, lines=True), name)
+        path = write_entry(key, lambda directory: _encode_text(dataset, vocab, level, directory))
+    return path, np.memmap(os.path.join(path, TEXT_IDS_FILE), dtype=np.int32, mode="r")
+
+
+def _encode_text(dataset, vocab, level, directory):
+    scratch = os.path.join(directory, "scratch")  # `map`'s Arrow file, removed once the ids are written
+    os.makedirs(scratch)
+    encode_to_file(dataset, vocab, level, os.path.join(directory, TEXT_IDS_FILE), os.path.join(scratch, "text"))
+    shutil.rmtree(scratch)
 
 
 def _load(data):

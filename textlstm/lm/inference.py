@@ -4,11 +4,13 @@ Each function takes a `textlstm.run.Run` (from `load_run(path)`) of a
 language-model run; predictions and text come from its SavedModel.
 """
 
-import os
+import numpy as np
 
-from textlstm.corpus import check_text_file, split_name
+from textlstm.batches import batches_dataset, epoch_positions
+from textlstm.corpus import split_name
 from textlstm.errors import UsageError
-from textlstm.lm.data import encode_stream, load_lines, stream_windows, tokenize, tokenize_lines
+from textlstm.lm.data import num_windows, tokenize, window_rows
+from textlstm.lm.encoded import encoded_text
 from textlstm.lm.export import MAX_GENERATED_WORDS
 from textlstm.lm.model import compile_language_model
 from textlstm.lm.perplexity import evaluate_perplexity
@@ -75,6 +77,10 @@ def generate_text(run, prompts, words=30, temperature=1.0, top_k=0, seed=0):
 def evaluate_run(run, data, split="test"):
     """Perplexity of a run's best model on another corpus, tokenized with the run's vocabulary.
 
+    The text is encoded into token ids on disk with `encoded_text` (or found
+    in the encoded-corpus cache) and its windows are read memory-mapped, as
+    training reads its splits, so the corpus is never held in memory.
+
     Args:
         run: A finished language-model `Run`.
         data: As `--data`: a directory, a text file or `hf:NAME[:CONFIG]`.
@@ -82,23 +88,30 @@ def evaluate_run(run, data, split="test"):
         split: "train", "valid" (or "validation", "dev") or "test".
 
     Returns:
-        A dict with `perplexity`, `tokens` and `unknown_tokens`.
+        A dict with `perplexity`, `tokens` (targets scored) and `unknown_tokens` (ids that are `<unk>`).
+
+    Raises:
+        UsageError: A bad split name, or data that cannot be read or has no text.
     """
     run.require("lm", "evaluate")
     config, vocab = run.config, run.vocab
-    split = split_name(split)
-    if os.path.isfile(data):
-        check_text_file(data)
-        with open(data, encoding="utf-8") as file:
-            lines = file.read().splitlines()
-    else:
-        lines = load_lines(data)[split]
-    ids = encode_stream(tokenize_lines(lines, config.level), vocab)
-    if len(ids) < 2:
-        raise UsageError(f"data {data} has {len(ids)} tokens; it needs at least 2")
+    _, ids = encoded_text(data, split_name(split), vocab, config.level)
     model = compile_language_model(run.load_model(), config)
+    perplexity = evaluate_perplexity(model, _windows(ids, config.batch_size, config.bptt))
+    return {"perplexity": perplexity, "tokens": len(ids) - 1, "unknown_tokens": _count(ids, vocab.unk_id)}
+
+
+def _windows(ids, batch_size, bptt):
+    """The batches of `stream_windows(ids, batch_size, bptt)` in order, each read from ids when it is needed."""
     import tensorflow as tf
 
-    windows = tf.data.Dataset.from_tensor_slices(stream_windows(ids, config.batch_size, config.bptt))
-    perplexity = evaluate_perplexity(model, windows.batch(config.batch_size))
-    return {"perplexity": perplexity, "tokens": int(len(ids) - 1), "unknown_tokens": int((ids == vocab.unk_id).sum())}
+    total = num_windows(len(ids), batch_size, bptt)
+    spec = tf.TensorSpec((batch_size, bptt), tf.int32)
+    signature = (spec, spec, tf.TensorSpec((batch_size, bptt), tf.float32))
+    return batches_dataset(epoch_positions(0, total, total),
+                           lambda _, window: window_rows(ids, batch_size, bptt, window), signature)
+
+
+def _count(ids, value, chunk=1 << 24):
+    """How many of ids equal value, a chunk at a time (ids may be a memory-map larger than memory)."""
+    return sum(int(np.count_nonzero(ids[start:start + chunk] == value)) for start in range(0, len(ids), chunk))
