@@ -21,7 +21,7 @@ import numpy as np
 from textlstm.corpus import SPLITS, load_splits, workers
 from textlstm.corpus_cache import cache_key, data_files, describe_files, find_entry, write_entry
 from textlstm.errors import UsageError
-from textlstm.lm.data import text_only, tokenize
+from textlstm.lm.data import split_words, text_only, tokenize
 from textlstm.vocab import EOS, Vocabulary
 
 VOCAB_FILE = "vocab.json"
@@ -107,20 +107,6 @@ def _encode_splits(splits, data, settings, directory):
     head = splits["test"].select(range(min(TEST_HEAD_LINES, len(splits["test"]))))["text"]
     with open(os.path.join(directory, TEST_HEAD_FILE), "w", encoding="utf-8") as file:
         json.dump([tokenize(line, level) + [EOS] for line in head], file, ensure_ascii=False)
-
-
-def split_words(texts):
-    """Each text's words, as `str.split()` gives them (Arrow's white space is Python's), as an Arrow list array.
-
-    Example:
-
-    >>> import pyarrow
-    >>> split_words(pyarrow.array([" a  b ", "c"])).to_pylist()
-    [['a', 'b'], ['c']]
-    """
-    import pyarrow.compute
-
-    return pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(texts))
 
 
 def count_tokens(dataset, level, scratch):
