@@ -80,7 +80,7 @@ def encoded_corpus(data, level, max_vocab, min_count, hub_streaming=False):
         source = describe_files(files)
     key = cache_key("lm", source, settings)
     path = find_entry(key)
-    if path is None and streams:
+    if path is None and hub_streaming:
         path = write_entry(key, lambda directory: _write_vocab_and_head(
             directory, *encode_streams(streams, data, settings, directory, TEST_HEAD_LINES)))
     elif path is None:
