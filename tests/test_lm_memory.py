@@ -15,8 +15,8 @@ MEASURE = textwrap.dedent("""
     from textlstm.lm.data import num_windows, window_rows
     from textlstm.lm.encoded import encoded_corpus
 
-    data, path = sys.argv[1], sys.argv[2]
-    corpus = encoded_corpus(data, "word", 10000, 1)
+    data, path, hub_streaming = sys.argv[1], sys.argv[2], sys.argv[3] == "stream"
+    corpus = encoded_corpus(data, "word", 10000, 1, hub_streaming)
     ids = corpus.ids["train"]
     real = sum(window_rows(ids, 64, 35, window)[2].sum() for window in range(num_windows(len(ids), 64, 35)))
     assert real == len(ids) - 1
@@ -41,9 +41,10 @@ def write_text_corpus(directory, megabytes, seed=0):
     return directory
 
 
-def peak_of_preparing(data, tmp_path):
-    result_path = tmp_path / f"{data.name}.json"
-    subprocess.run([sys.executable, "-c", MEASURE, str(data), str(result_path)], check=True,
+def peak_of_preparing(data, tmp_path, prefix="", how="load"):
+    """`MEASURE` of prefix + data (`hf:` for a hub name) in a fresh process, loaded or (how="stream") streamed."""
+    result_path = tmp_path / f"{data.name}-{how}.json"
+    subprocess.run([sys.executable, "-c", MEASURE, f"{prefix}{data}", str(result_path), how], check=True,
                    env={**os.environ, "PYTHONPATH": os.getcwd()})
     return json.loads(result_path.read_text())
 
@@ -57,3 +58,16 @@ def test_peak_memory_of_data_preparation_does_not_grow_with_the_corpus(tmp_path)
     # What remains (about 20 MB) is mostly pages of the memory-mapped Arrow text and ids that were read.
     growth_mib = (large["peak_kib"] - small["peak_kib"]) / 1024
     assert growth_mib < 50, (small, large)
+
+
+@pytest.mark.slow  # about 30 s: two fresh processes streaming 24 and 48 MB through `datasets`
+def test_peak_memory_of_streamed_encoding_does_not_grow_with_the_corpus(tmp_path):
+    # The `datasets` text reader takes 10 MB at a time and holds up to two such pieces as lines, so both
+    # corpora are over 20 MB: a smaller one peaks lower.
+    small = peak_of_preparing(write_text_corpus(tmp_path / "small", 24), tmp_path, "hf:", "stream")
+    large = peak_of_preparing(write_text_corpus(tmp_path / "large", 48), tmp_path, "hf:", "stream")
+    assert large["tokens"] > 1.9 * small["tokens"]
+    # The growth left (about 20 MB) is the pages of train.ids that reading the windows touched; keeping the
+    # training lines in a list added 45 MB more, their tokens far more.
+    growth_mib = (large["peak_kib"] - small["peak_kib"]) / 1024
+    assert growth_mib < 30, (small, large)

@@ -219,16 +219,30 @@ def cut_into_splits(dataset, source, shuffle_seed=None):
     {'train': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17], 'valid': [18], 'test': [19]}
     """
     count = len(dataset)
-    if count < 3:
-        raise UsageError(f"data {source} has {count} non-empty rows; it needs at least 3 to make train, valid "
-                         "and test splits")
+    valid_start, test_start = cut_points(count, source)
     order = np.arange(count) if shuffle_seed is None else np.random.RandomState(shuffle_seed).permutation(count)
-    valid_start = max(1, int(count * FRACTIONS[0]))
-    test_start = min(max(valid_start + 1, int(count * sum(FRACTIONS[:2]))), count - 1)
     blocks = {"train": order[:valid_start], "valid": order[valid_start:test_start], "test": order[test_start:]}
     if isinstance(dataset, list):
         return {split: [dataset[index] for index in indices] for split, indices in blocks.items()}
     return {split: dataset.select(indices) for split, indices in blocks.items()}
+
+
+def cut_points(count, source):
+    """Where `cut_into_splits` cuts count rows: (first valid row, first test row).
+
+    Raises:
+        UsageError: count is under 3.
+
+    Example:
+
+    >>> cut_points(20, "numbers")
+    (18, 19)
+    """
+    if count < 3:
+        raise UsageError(f"data {source} has {count} non-empty rows; it needs at least 3 to make train, valid "
+                         "and test splits")
+    valid_start = max(1, int(count * FRACTIONS[0]))
+    return valid_start, min(max(valid_start + 1, int(count * sum(FRACTIONS[:2]))), count - 1)
 
 
 def load_hub_splits(data):
@@ -253,6 +267,43 @@ def load_hub_splits(data):
     except Exception as error:  # the hub raises many types; the user needs the message
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot load Hugging Face dataset {data}: {message}") from None
+    return _named_splits(loaded, data)
+
+
+def load_hub_streams(data):
+    """Opens `hf:NAME[:CONFIG]` as streams, as `datasets.load_dataset(NAME, CONFIG, streaming=True)` does.
+
+    Nothing is downloaded ahead: a stream reads the data files as it is iterated.
+
+    Returns:
+        ({split: datasets.IterableDataset} named as by `load_hub_splits`,
+        the hash `datasets` gives this dataset's builder: it covers the
+        configs and the data files with their revision (on the hub) or
+        modification time (in a local folder), so it changes with the data).
+
+    Raises:
+        UsageError: data is not `hf:`, the hub is out of reach, or cannot open the dataset, or it has no
+            train split.
+    """
+    import datasets
+
+    if not data.startswith("hf:"):
+        raise UsageError(f"hub streaming reads hf:NAME[:CONFIG] data only. Received: data={data}")
+    datasets.disable_progress_bars()
+    name, _, config = data[3:].partition(":")
+    if not os.path.exists(name):
+        _check_hub_reachable(data)
+    try:
+        builder = datasets.load_dataset_builder(name, config or None)
+        loaded = builder.as_streaming_dataset()
+    except Exception as error:  # the hub raises many types; the user needs the message
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"cannot stream Hugging Face dataset {data}: {message}") from None
+    return _named_splits(loaded, data), builder.hash
+
+
+def _named_splits(loaded, data):
+    """{split: dataset} of a loaded dataset dict, under the names of `SPLIT_NAMES`; raises if there is no train."""
     splits = {}
     for hub_name in loaded:
         split = SPLIT_NAMES.get(hub_name)

@@ -22,6 +22,20 @@ def tokenize(line, level):
     return list(line.strip())
 
 
+def split_words(texts):
+    """Each text's words, as `str.split()` gives them (Arrow's white space is Python's), as an Arrow list array.
+
+    Example:
+
+    >>> import pyarrow
+    >>> split_words(pyarrow.array([" a  b ", "c"])).to_pylist()
+    [['a', 'b'], ['c']]
+    """
+    import pyarrow.compute
+
+    return pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(texts))
+
+
 def text_only(dataset, source):
     """The dataset as one `text` column of non-blank strings: its `text` column, or its first text column.
 

@@ -7,7 +7,9 @@ written end to end into one int32 file (`train.ids`, ...), each line's ids
 followed by `<eos>`. Nothing holds the whole corpus in memory. The result
 is cached (`textlstm.corpus_cache`) under a key of the data files and the
 vocabulary settings, so a second run on the same data reads the ids
-without tokenizing again. `encoded_text` does the same for the text
+without tokenizing again. With `hub_streaming`, a hub dataset is read as a
+stream instead and encoded as it arrives (`textlstm.lm.streamed`), keyed
+by the hash `datasets` gives its builder. `encoded_text` encodes the text
 `textlstm evaluate` scores, with the vocabulary of the run evaluated.
 """
 
@@ -19,10 +21,11 @@ import shutil
 
 import numpy as np
 
-from textlstm.corpus import SPLITS, find_split_files, load_splits, read_file, workers
+from textlstm.corpus import SPLITS, find_split_files, load_hub_streams, load_splits, read_file, workers
 from textlstm.corpus_cache import cache_key, data_files, describe_files, find_entry, write_entry
 from textlstm.errors import UsageError
-from textlstm.lm.data import text_only, tokenize
+from textlstm.lm.data import split_words, text_only, tokenize
+from textlstm.lm.streamed import encode_streams
 from textlstm.vocab import EOS, Vocabulary
 
 VOCAB_FILE = "vocab.json"
@@ -49,7 +52,7 @@ class EncodedCorpus:
     test_head: list
 
 
-def encoded_corpus(data, level, max_vocab, min_count):
+def encoded_corpus(data, level, max_vocab, min_count, hub_streaming=False):
     """The corpus `data` encoded with a vocabulary built by these settings, from the cache or encoded now.
 
     Args:
@@ -57,6 +60,8 @@ def encoded_corpus(data, level, max_vocab, min_count):
         level: "word" or "char".
         max_vocab: Largest vocabulary, special tokens included; 0 means no limit.
         min_count: Tokens seen fewer times in training become `<unk>`.
+        hub_streaming: Read `hf:` data with `streaming=True` and encode it as
+            it arrives (`textlstm.lm.streamed`), with the same ids and vocabulary.
 
     Returns:
         An `EncodedCorpus`.
@@ -66,15 +71,21 @@ def encoded_corpus(data, level, max_vocab, min_count):
     """
     settings = {"level": level, "max_vocab": max_vocab, "min_count": min_count}
     files = data_files(data)
-    splits = None
-    if files is None:  # a hub dataset: `datasets` fingerprints what it loaded
+    splits = streams = None
+    if hub_streaming:  # nothing is read yet: the builder's hash stands for the data
+        streams, builder_hash = load_hub_streams(data)
+        source = {"data": data, "streamed": builder_hash}
+    elif files is None:  # a hub dataset: `datasets` fingerprints what it loaded
         splits = _load(data)
         source = {"data": data, "fingerprints": {split: splits[split]._fingerprint for split in SPLITS}}
     else:
         source = describe_files(files)
     key = cache_key("lm", source, settings)
     path = find_entry(key)
-    if path is None:
+    if path is None and hub_streaming:
+        path = write_entry(key, lambda directory: _write_vocab_and_head(
+            directory, *encode_streams(streams, data, settings, directory, TEST_HEAD_LINES)))
+    elif path is None:
         splits = splits or _load(data)
         path = write_entry(key, lambda directory: _encode_splits(splits, data, settings, directory))
     return open_entry(path)
@@ -153,24 +164,15 @@ def _encode_splits(splits, data, settings, directory):
                               os.path.join(scratch, split)):
             raise UsageError(f"the {split} split of {data} has no text")
     shutil.rmtree(scratch)
-    vocab.save(os.path.join(directory, VOCAB_FILE))
     head = splits["test"].select(range(min(TEST_HEAD_LINES, len(splits["test"]))))["text"]
+    _write_vocab_and_head(directory, vocab, [tokenize(line, level) + [EOS] for line in head])
+
+
+def _write_vocab_and_head(directory, vocab, head):
+    """Writes the vocabulary and the first test lines (token lists) into an entry."""
+    vocab.save(os.path.join(directory, VOCAB_FILE))
     with open(os.path.join(directory, TEST_HEAD_FILE), "w", encoding="utf-8") as file:
-        json.dump([tokenize(line, level) + [EOS] for line in head], file, ensure_ascii=False)
-
-
-def split_words(texts):
-    """Each text's words, as `str.split()` gives them (Arrow's white space is Python's), as an Arrow list array.
-
-    Example:
-
-    >>> import pyarrow
-    >>> split_words(pyarrow.array([" a  b ", "c"])).to_pylist()
-    [['a', 'b'], ['c']]
-    """
-    import pyarrow.compute
-
-    return pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(texts))
+        json.dump(head, file, ensure_ascii=False)
 
 
 def count_tokens(dataset, level, scratch):
