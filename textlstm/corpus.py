@@ -258,16 +258,7 @@ def load_hub_splits(data):
     """
     import datasets
 
-    datasets.disable_progress_bars()
-    name, _, config = data[3:].partition(":")
-    if not os.path.exists(name):
-        _check_hub_reachable(data)
-    try:
-        loaded = datasets.load_dataset(name, config or None)
-    except Exception as error:  # the hub raises many types; the user needs the message
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot load Hugging Face dataset {data}: {message}") from None
-    return _named_splits(loaded, data)
+    return _named_splits(_from_hub(data, "load", datasets.load_dataset), data)
 
 
 def load_hub_streams(data):
@@ -289,17 +280,32 @@ def load_hub_streams(data):
 
     if not data.startswith("hf:"):
         raise UsageError(f"hub streaming reads hf:NAME[:CONFIG] data only. Received: data={data}")
+
+    def stream(name, config):
+        builder = datasets.load_dataset_builder(name, config)
+        return builder.as_streaming_dataset(), builder.hash
+
+    loaded, builder_hash = _from_hub(data, "stream", stream)
+    return _named_splits(loaded, data), builder_hash
+
+
+def _from_hub(data, verb, open_dataset):
+    """`open_dataset(NAME, CONFIG or None)` for `hf:NAME[:CONFIG]` once the hub is known to be in reach.
+
+    Raises:
+        UsageError: The hub is out of reach, or open_dataset fails (the message names the verb and its error).
+    """
+    import datasets
+
     datasets.disable_progress_bars()
     name, _, config = data[3:].partition(":")
     if not os.path.exists(name):
         _check_hub_reachable(data)
     try:
-        builder = datasets.load_dataset_builder(name, config or None)
-        loaded = builder.as_streaming_dataset()
+        return open_dataset(name, config or None)
     except Exception as error:  # the hub raises many types; the user needs the message
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot stream Hugging Face dataset {data}: {message}") from None
-    return _named_splits(loaded, data), builder.hash
+        raise UsageError(f"cannot {verb} Hugging Face dataset {data}: {message}") from None
 
 
 def _named_splits(loaded, data):
