@@ -40,7 +40,10 @@ def main():
     data = prepare(config)
     vocab_size, rows = len(data.vocab), config.batch_size
     tokens_per_step = rows * config.bptt
-    inputs, targets, weights = data.splits["windows"]["train"]
+    # The first windows of the training split, enough for every round, as global batches end to end.
+    first_batches = data.batches("train").take((args.rounds + 1) * args.steps)
+    inputs, targets, weights = (np.concatenate(column) for column in
+                                zip(*[[part.numpy() for part in batch] for batch in first_batches]))
 
     keras.utils.set_random_seed(config.seed)
     states_model = compile_language_model(build_language_model(config, vocab_size, state_inputs=True), config)
@@ -49,8 +52,7 @@ def main():
     copy_weights(states_model, stateful)
 
     def window_rows(round_number):
-        first = round_number * args.steps * rows % (len(inputs) - args.steps * rows)
-        first -= first % rows
+        first = round_number * args.steps * rows
         return slice(first, first + args.steps * rows)
 
     def batches(split, first_row=0, num_rows=None, epoch=0):
