@@ -78,3 +78,34 @@ def test_a_split_with_no_usable_row_is_one_message_and_leaves_no_entry(tmp_path)
     write_jsonl(tmp_path / "valid.jsonl", [{"text": "y", "body": "x"}])
     with pytest.raises(UsageError, match="valid split .* has no column summary; its columns are text, body"):
         encoded_pairs(SummarizeConfig(data=str(tmp_path)))
+
+
+def assert_same_pairs(streamed, loaded):
+    assert streamed.path != loaded.path and streamed.vocab.tokens == loaded.vocab.tokens
+    for split in ("train", "valid"):
+        assert sorted(streamed.arrays[split]) == sorted(loaded.arrays[split])
+        for name, values in loaded.arrays[split].items():
+            np.testing.assert_array_equal(streamed.arrays[split][name], values, err_msg=f"{split} {name}")
+    for attribute in ("fields", "lists", "documents", "skipped", "label_tokens", "lead_words", "test"):
+        assert getattr(streamed, attribute) == getattr(loaded, attribute), attribute
+
+
+@pytest.mark.parametrize("target_list", ["first", "each"])
+def test_a_streamed_hub_dataset_gives_the_arrays_of_the_loaded_one(tmp_path, monkeypatch, target_list):
+    monkeypatch.setattr(encoded, "BATCH_ROWS", 7)
+    data = f"hf:{write_awkward(tmp_path)}"  # `hf:` takes a local folder as NAME
+    loaded = encoded_pairs(SummarizeConfig(data=data, target_list=target_list))
+    streamed = encoded_pairs(SummarizeConfig(data=data, target_list=target_list, hub_streaming=True))
+    assert_same_pairs(streamed, loaded)
+    assert streamed.skipped["train"] == 8 and streamed.lists == ("summary",)
+    again = encoded_pairs(SummarizeConfig(data=data, target_list=target_list, hub_streaming=True))
+    assert again.path == streamed.path
+
+
+def test_hub_streaming_needs_every_split_and_hub_data(tmp_path):
+    write_sample(tmp_path, train=20, valid=4, test=4)
+    (tmp_path / "valid.jsonl").unlink()
+    with pytest.raises(UsageError, match="hub-streaming needs train, valid and test splits; .* has no valid split"):
+        encoded_pairs(SummarizeConfig(data=f"hf:{tmp_path}", hub_streaming=True))
+    with pytest.raises(UsageError, match="hub-streaming reads hf:NAME"):
+        SummarizeConfig(data=str(tmp_path), hub_streaming=True).validate()

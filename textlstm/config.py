@@ -52,6 +52,8 @@ class TrainConfig:
     """
 
     data: str = option("", "a directory with train/valid/test files, one data file (cut 90/5/5), or hf:NAME[:CONFIG]")
+    hub_streaming: bool = option(False, "hf: data: stream the dataset and encode it as it arrives, without an "
+                                 "Arrow copy of the whole of it")
     out: str = option("", "run directory; the same command continues an interrupted run")
     max_vocab: int = option(10000, "largest vocabulary, special tokens included; 0 means no limit", minimum=0)
     min_count: int = option(1, "words seen fewer times in training become <unk>", minimum=1)
@@ -98,6 +100,8 @@ class TrainConfig:
         if self.clipnorm and self.global_clipnorm:
             raise UsageError("use clipnorm or global-clipnorm, not both. "
                              f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
+        if self.hub_streaming and not self.data.startswith("hf:"):
+            raise UsageError(f"hub-streaming reads hf:NAME[:CONFIG] data only. Received: data={self.data}")
         if self.devices and self.strategy != "mirrored":
             raise UsageError(f"devices is for --strategy mirrored. Received: devices={self.devices}, "
                              f"strategy={self.strategy}")

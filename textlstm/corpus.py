@@ -333,6 +333,20 @@ def _check_hub_reachable(data):
                          ) from None
 
 
+def column_names(dataset):
+    """A dataset's columns; a stream whose features are not known before it is read is asked for its first row.
+
+    Example:
+
+    >>> import datasets
+    >>> column_names(datasets.Dataset.from_dict({"text": ["a"]}).to_iterable_dataset())
+    ['text']
+    """
+    if dataset.column_names is not None:
+        return list(dataset.column_names)
+    return list(next(iter(dataset), {}))
+
+
 def text_columns(dataset):
     """The columns of a dataset that hold strings or lists of strings."""
     import datasets

@@ -36,15 +36,11 @@ class LMConfig(TrainConfig):
                            "fixed: lr x lr-decay every epoch after decay-start", choices=("plateau", "fixed"))
     lr_decay: float = option(0.25, "factor applied to the learning rate at each decay", positive=True, below=1)
     decay_start: int = option(4, "fixed schedule: epochs at the initial learning rate", minimum=0)
-    hub_streaming: bool = option(False, "hf: data: stream the dataset and encode its text as it arrives, "
-                                 "without an Arrow copy of the whole text")
 
     default_global_clipnorm = 0.25
 
     def validate(self):
         super().validate()
-        if self.hub_streaming and not self.data.startswith("hf:"):
-            raise UsageError(f"hub-streaming reads hf:NAME[:CONFIG] data only. Received: data={self.data}")
         if self.tie_weights and self.units != self.embedding_dim:
             raise UsageError(
                 "tie-weights shares one matrix between the embedding and the output layer, so units must equal "

@@ -268,8 +268,13 @@ def record_batches(dataset):
     until the kernel needs them back; plain reads of one batch at a time do
     not, so a corpus of any size is read in a bounded space.
     """
+    return file_batches([cache_file["filename"] for cache_file in dataset.cache_files])
+
+
+def file_batches(paths):
+    """The record batches of Arrow stream files, in order, read with plain reads (see `record_batches`)."""
     import pyarrow
 
-    for cache_file in dataset.cache_files:
-        with pyarrow.OSFile(cache_file["filename"]) as source:
+    for path in paths:
+        with pyarrow.OSFile(path) as source:
             yield from pyarrow.ipc.open_stream(source)

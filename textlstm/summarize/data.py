@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from textlstm.corpus import SPLITS, as_references, as_text, load_splits, read_file
+from textlstm.corpus import SPLITS, as_references, as_text, column_names, load_splits, read_file
 from textlstm.errors import UsageError
 from textlstm.seq2seq.copying import PAD_ID, extended_ids
 from textlstm.vocab import BOS, EOS
@@ -141,19 +141,25 @@ def usable_pairs(dataset, fields, name):
     Raises:
         UsageError: A column is missing, or no row is usable.
     """
+    import datasets
+
     check_columns(dataset, fields, name)
-    pairs = usable_rows(dataset[fields[0]], dataset[fields[1]], fields)
+    if isinstance(dataset, datasets.IterableDataset):  # a stream, read row by row
+        values = tuple(zip(*((row[fields[0]], row[fields[1]]) for row in dataset))) or ((), ())
+    else:
+        values = dataset[fields[0]], dataset[fields[1]]
+    pairs = usable_rows(*values, fields)
     if not pairs.source:
-        raise no_usable_example(name, len(dataset), fields)
+        raise no_usable_example(name, len(values[0]), fields)
     return pairs
 
 
 def check_columns(dataset, fields, name):
     """Raises `UsageError` if dataset lacks one of fields, naming the columns it has."""
-    missing = [field for field in fields if field not in dataset.column_names]
+    columns = column_names(dataset)
+    missing = [field for field in fields if field not in columns]
     if missing:
-        raise UsageError(f"{name} has no column {', '.join(missing)}; its columns are "
-                         f"{', '.join(dataset.column_names)}")
+        raise UsageError(f"{name} has no column {', '.join(missing)}; its columns are {', '.join(columns)}")
 
 
 def usable_rows(source_values, target_values, fields):

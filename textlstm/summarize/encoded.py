@@ -23,9 +23,10 @@ import shutil
 
 import numpy as np
 
-from textlstm.corpus import load_splits
+from textlstm.corpus import SPLITS, column_names, load_hub_streams, load_splits
 from textlstm.corpus_cache import cache_key, data_files, describe_files, find_entry, write_entry
-from textlstm.lm.encoded import record_batches
+from textlstm.errors import UsageError
+from textlstm.lm.encoded import file_batches
 from textlstm.summarize.data import (SINGLE_FILE_SEED, check_columns, encode_extended_sources, encode_sources,
                                      encode_targets, no_usable_example, pick_fields, tokenize, usable_pairs,
                                      usable_rows)
@@ -80,14 +81,22 @@ def encoded_pairs(config):
     Raises:
         UsageError: The data cannot be read, a column is missing, or a split has no usable row.
     """
-    splits = load_splits(config.data, shuffle_seed=SINGLE_FILE_SEED)
-    fields = pick_fields(splits["train"].column_names, config.source_field, config.target_field)
-    test = usable_pairs(splits["test"], fields, f"the test split of {config.data}")
-    files = data_files(config.data)
-    if files is None:  # a hub dataset: `datasets` fingerprints what it loaded
-        source = {"data": config.data, "fingerprints": {split: splits[split]._fingerprint for split in splits}}
+    if config.hub_streaming:  # nothing is read yet: the builder's hash stands for the data
+        splits, builder_hash = load_hub_streams(config.data)
+        missing = [split for split in SPLITS if split not in splits]
+        if missing:
+            raise UsageError(f"hub-streaming needs train, valid and test splits; {config.data} has no "
+                             f"{' or '.join(missing)} split (without --hub-streaming it is cut from train)")
+        source = {"data": config.data, "builder": builder_hash}
     else:
-        source = describe_files(files)
+        splits = load_splits(config.data, shuffle_seed=SINGLE_FILE_SEED)
+        files = data_files(config.data)
+        if files is None:  # a hub dataset: `datasets` fingerprints what it loaded
+            source = {"data": config.data, "fingerprints": {split: splits[split]._fingerprint for split in splits}}
+        else:
+            source = describe_files(files)
+    fields = pick_fields(column_names(splits["train"]), config.source_field, config.target_field)
+    test = usable_pairs(splits["test"], fields, f"the test split of {config.data}")
     settings = {"fields": fields, "target_list": config.target_list, "max_vocab": config.max_vocab,
                 "min_count": config.min_count, "max_source_len": config.max_source_len,
                 "max_target_len": config.max_target_len, "copy": config.copy}
@@ -115,20 +124,20 @@ def _array(path, rows, width, used):
 
 def _encode(splits, fields, config, directory):
     """Tokenizes the train and valid pairs, builds the vocabulary and writes each split's arrays into directory."""
-    scratch = os.path.join(directory, "scratch")  # `map`'s Arrow files, removed once the ids are written
+    scratch = os.path.join(directory, "scratch")  # the tokenized pairs' Arrow files, removed once the ids are written
     os.makedirs(scratch)
-    tokenized, lists = {}, set()
+    tokenized, seen = {}, {"lists": set()}
     for split in TRAINING_SPLITS:
         check_columns(splits[split], fields, f"the {split} split of {config.data}")
         tokenized[split] = _tokenize_split(splits[split], fields, config.target_list,
-                                           os.path.join(scratch, f"{split}.arrow"), lists)
+                                           os.path.join(scratch, f"{split}.arrow"), seen, split)
     vocab = Vocabulary.from_counts(_count_tokens(tokenized["train"]), config.max_vocab, config.min_count)
-    meta = {"fields": fields, "lists": [field for field in fields if field in lists]}
+    meta = {"fields": fields, "lists": [field for field in fields if field in seen["lists"]]}
     for split in TRAINING_SPLITS:
         written = _write_arrays(tokenized[split], vocab, config, os.path.join(directory, split))
         if not written["documents"]:
-            raise no_usable_example(f"the {split} split of {config.data}", len(splits[split]), fields)
-        written["skipped"] = len(splits[split]) - written["documents"]
+            raise no_usable_example(f"the {split} split of {config.data}", seen[split], fields)
+        written["skipped"] = seen[split] - written["documents"]
         for name, value in written.items():
             meta.setdefault(name, {})[split] = value
     meta["lead_words"] = max(1, round(meta["first_words"]["train"] / meta["documents"]["train"]))
@@ -138,19 +147,29 @@ def _encode(splits, fields, config, directory):
         json.dump(meta, file, ensure_ascii=False)
 
 
-def _tokenize_split(dataset, fields, target_list, cache_file, lists):
-    """The training pairs of a split's usable rows as token lists, in an Arrow file written by `map`.
+def _tokenize_split(dataset, fields, target_list, cache_file, seen, split):
+    """The training pairs of a split's usable rows as token lists, in Arrow files written through `map`.
 
     Columns: `source` and `target` (token lists); `first`, true on a
     document's first pair (with `--target-list each`, a document gives a
     pair per summary); `first_words`, the words of the document's first
-    summary on its first pair, 0 on the others. The fields seen holding
-    lists are added to the set lists (`map` runs in this process).
+    summary on its first pair, 0 on the others. `map` runs in this process,
+    so the batches also note in seen the fields that held lists (`lists`)
+    and the rows read (`seen[split]`). A stream (`datasets.IterableDataset`)
+    is written to cache_file as it is read; a `datasets.Dataset` by `map` itself.
+
+    Returns:
+        The paths of the Arrow stream files, in order.
     """
+    import datasets
+    import pyarrow
+
+    seen[split] = 0
 
     def tokenize_batch(batch):
         pairs = usable_rows(batch[fields[0]], batch[fields[1]], fields)
-        lists.update(pairs.lists)
+        seen["lists"].update(pairs.lists)
+        seen[split] += len(batch[fields[0]])
         sources, targets = pairs.training_pairs(target_list)
         first, first_words = [], []
         for references in pairs.references:
@@ -159,22 +178,27 @@ def _tokenize_split(dataset, fields, target_list, cache_file, lists):
             first_words += [len(references[0].split())] + [0] * (count - 1)
         return {"source": tokenize(sources), "target": tokenize(targets), "first": first, "first_words": first_words}
 
-    import datasets
-
     tokens = datasets.List(datasets.Value("string"))
     features = datasets.Features({"source": tokens, "target": tokens, "first": datasets.Value("bool"),
                                   "first_words": datasets.Value("int64")})
-    return dataset.map(tokenize_batch, batched=True, batch_size=BATCH_ROWS, remove_columns=dataset.column_names,
-                       features=features, cache_file_name=cache_file,
-                       new_fingerprint=f"tokenize-{dataset._fingerprint}-{'-'.join(fields)}-{target_list}")
+    options = {"batched": True, "batch_size": BATCH_ROWS, "remove_columns": column_names(dataset),
+               "features": features}
+    if isinstance(dataset, datasets.IterableDataset):
+        with pyarrow.OSFile(cache_file, "wb") as sink, pyarrow.ipc.new_stream(sink, features.arrow_schema) as writer:
+            for table in dataset.map(tokenize_batch, **options).with_format("arrow").iter(batch_size=BATCH_ROWS):
+                writer.write_table(table.cast(features.arrow_schema))
+        return [cache_file]
+    mapped = dataset.map(tokenize_batch, cache_file_name=cache_file,
+                         new_fingerprint=f"tokenize-{dataset._fingerprint}-{'-'.join(fields)}-{target_list}", **options)
+    return [cache_file["filename"] for cache_file in mapped.cache_files]
 
 
 def _count_tokens(tokenized):
-    """How often each token occurs in the sources and targets of the training pairs."""
+    """How often each token occurs in the sources and targets of the training pairs (in Arrow files)."""
     import pyarrow.compute
 
     totals = collections.Counter()
-    for batch in record_batches(tokenized):
+    for batch in file_batches(tokenized):
         for column in ("source", "target"):
             counts = pyarrow.compute.value_counts(pyarrow.compute.list_flatten(batch.column(column)))
             for token, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
@@ -183,7 +207,9 @@ def _count_tokens(tokenized):
 
 
 def _write_arrays(tokenized, vocab, config, prefix):
-    """Writes the model inputs and labels of the tokenized pairs as fixed-width int32 rows, `prefix.NAME.ids`.
+    """Writes the model inputs and labels of the tokenized pairs (Arrow files) as fixed-width int32 rows.
+
+    Each goes to `prefix.NAME.ids`.
 
     Returns:
         A dict: `rows`; `widths`, {name: [row width on disk, longest row]}; `documents`; `first_words`;
@@ -197,7 +223,7 @@ def _write_arrays(tokenized, vocab, config, prefix):
     written = {"rows": 0, "documents": 0, "first_words": 0, "label_tokens": 0}
     files = {name: open(f"{prefix}.{name}.ids", "wb") for name in widths}
     try:
-        for batch in record_batches(tokenized):
+        for batch in file_batches(tokenized):
             if not batch.num_rows:
                 continue
             arrays = pair_arrays(batch.column("source").to_pylist(), batch.column("target").to_pylist(), vocab,
