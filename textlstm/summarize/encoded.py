@@ -7,8 +7,10 @@ written as fixed-width rows of int32 files, one per model input
 (`train.source.ids`, ...), padded with 0. Nothing holds a split in memory.
 The entry is cached (`textlstm.corpus_cache`) under a key of the data
 files and the settings that decide the ids, so a second run on the same
-data reads the arrays without tokenizing again. The test split stays text:
-it is scored through the exported SavedModel.
+data reads the arrays without tokenizing again. With `hub_streaming` the
+splits are `datasets` streams, keyed by the hash of their builder: each is
+tokenized as it is read and its pairs written to the Arrow file directly.
+The test split stays text: it is scored through the exported SavedModel.
 
 Tokenization is `textlstm.summarize.data.tokenize`, TensorFlow's ops as in
 the SavedModel, run in this process: TensorFlow's runtime does not survive
@@ -106,6 +108,7 @@ def encoded_pairs(config):
 
 
 def _open(path, test):
+    """The `EncodedPairs` of a cache entry (the arrays stay on disk), with the test split's pairs."""
     with open(os.path.join(path, META_FILE), encoding="utf-8") as file:
         meta = json.load(file)
     arrays = {split: {name: _array(os.path.join(path, f"{split}.{name}.ids"), meta["rows"][split], *widths)

@@ -30,9 +30,10 @@ def prepare(config, log=print):
     if any(skipped.values()):
         log("skipped rows with an empty document or summary: "
             + ", ".join(f"{split} {skipped[split]}" for split in SPLITS))
-    if source_field in pairs.lists:
+    lists = set(pairs.lists) | set(pairs.test.lists)
+    if source_field in lists:
         log(f"{source_field} holds lists of sentences: each is joined with spaces into one document")
-    if target_field in pairs.lists:
+    if target_field in lists:
         log(f"{target_field} holds lists of summaries: training on "
             f"{'the first of each list' if config.target_list == 'first' else 'each of them'} "
             f"(--target-list {config.target_list}); ROUGE scores against all of them")
