@@ -67,6 +67,7 @@ def test_evaluate_reports_perplexity_on_another_corpus(finished_run, capsys):
     assert capsys.readouterr().out.startswith("perplexity ")
 
 
+@pytest.mark.slow  # about 9 s: a fresh process
 def test_export_answers_in_a_process_without_textlstm_or_keras(finished_run):
     _, out = finished_run
     script = textwrap.dedent(f"""
@@ -171,6 +172,7 @@ def test_verbs_say_when_a_run_is_of_the_other_task(finished_run, finished_summar
     assert_one_line_error(capsys, "is not a run directory")
 
 
+@pytest.mark.slow  # about 12 s: the installed command in fresh processes
 def test_the_textlstm_command_runs_the_same_verbs(finished_run):
     _, out = finished_run
     command = os.path.join(os.path.dirname(sys.executable), "textlstm")

@@ -120,6 +120,7 @@ def test_a_second_run_reads_the_cache_and_a_change_encodes_again(corpus, monkeyp
     assert len(encoded_corpus(str(corpus), "word", 10000, 1).ids["valid"]) == len(in_memory(str(corpus))[1]["valid"])
 
 
+@pytest.mark.slow  # about 10 s: a process killed while encoding
 def test_a_run_killed_while_encoding_leaves_no_entry_that_is_used(tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTLSTM_CACHE", str(tmp_path / "cache"))
     corpus = write_corpus(tmp_path)

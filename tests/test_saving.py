@@ -71,6 +71,7 @@ def test_bidirectional_matches_keras(layer_class):
     np.testing.assert_allclose(ours(x, mask=mask), theirs(x, mask=mask), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # about 15 s: a fresh process without textlstm or keras
 def test_export_runs_without_textlstm_or_keras(tmp_path):
     model = text_model(textlstm.LSTM, bidirectional=True)
     model.export(str(tmp_path / "exported"), verbose=False)

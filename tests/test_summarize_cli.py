@@ -114,6 +114,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # about 14 s: a fresh process
 def test_export_answers_in_a_process_without_textlstm_or_keras(finished_run):
     _, out, _ = finished_run
     result = subprocess.run([sys.executable, "-c", EXPORT_CHECK, str(out / "saved_model")], capture_output=True,

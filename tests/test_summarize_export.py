@@ -5,6 +5,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import textlstm
@@ -52,6 +53,7 @@ export_text_summarizer(model, vocab, SummarizeConfig(), os.path.join(sys.argv[1]
 """
 
 
+@pytest.mark.slow  # about 17 s: a fresh process loads the export
 def test_export_does_not_reread_the_model_source(tmp_path):
     # Tracing with autograph rereads each method's source from disk: once the file had shifted by a line,
     # the export of a finished AESLC run failed with "tf____init__() missing 8 required positional arguments".
