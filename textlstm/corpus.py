@@ -16,7 +16,7 @@ import urllib.parse
 
 import numpy as np
 
-from textlstm.errors import UsageError
+from textlstm.errors import UsageError, first_line
 
 SPLITS = ("train", "valid", "test")
 # How split files and hub splits may be named, and which split each name is.
@@ -148,8 +148,7 @@ def read_file(path, lines=False, split="train"):
             _raise_first_json_error(path)
         if "corresponds to no data" in str(error):
             raise UsageError(f"data file {path} has no rows") from None
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot read data file {path}: {message}") from None
+        raise UsageError(f"cannot read data file {path}: {first_line(error)}") from None
     if not len(dataset):
         raise UsageError(f"data file {path} has no rows")
     return dataset
@@ -304,8 +303,7 @@ def _from_hub(data, verb, open_dataset):
     try:
         return open_dataset(name, config or None)
     except Exception as error:  # the hub raises many types; the user needs the message
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot {verb} Hugging Face dataset {data}: {message}") from None
+        raise UsageError(f"cannot {verb} Hugging Face dataset {data}: {first_line(error)}") from None
 
 
 def _named_splits(loaded, data):

@@ -28,7 +28,7 @@ import shutil
 import numpy as np
 
 from textlstm.corpus import SPLITS, as_text, cut_points, text_columns
-from textlstm.errors import UsageError
+from textlstm.errors import UsageError, first_line
 from textlstm.lm.data import split_words
 from textlstm.vocab import EOS, Vocabulary
 
@@ -184,8 +184,7 @@ def arrow_batches(stream, source):
         except StopIteration:
             return
         except Exception as error:  # the hub and the file readers raise many types; the user needs the message
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise UsageError(f"cannot read {source}: {message}") from None
+            raise UsageError(f"cannot read {source}: {first_line(error)}") from None
         yield batch
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import os
 
 from textlstm.config import add_flags
-from textlstm.errors import UsageError
+from textlstm.errors import UsageError, first_line
 from textlstm.run import load_run
 
 INSPECT_HELP = "write an HTML report of what each recurrent layer of a run does over a text"
@@ -27,7 +27,7 @@ def _load_model(run):
     except UsageError:
         raise
     except Exception as error:  # Keras raises many types for a file it cannot read; the user needs the message
-        raise UsageError(f"cannot load the model of {run.path}: {str(error).strip().splitlines()[0]}") from None
+        raise UsageError(f"cannot load the model of {run.path}: {first_line(error)}") from None
 
 
 def add_inspect_arguments(parser):
