@@ -43,10 +43,7 @@ def text_only(dataset, source):
     """
     import datasets
 
-    columns = text_columns(dataset)
-    if not columns:
-        raise UsageError(f"{source} has no text column. Received: columns {dataset.column_names}")
-    column = "text" if "text" in columns else columns[0]
+    column = text_column(dataset, source)
     if column != "text" or not isinstance(dataset.features[column], datasets.Value):
         dataset = dataset.map(lambda batch: {"text": [as_text(value) for value in batch[column]]}, batched=True,
                               remove_columns=dataset.column_names, num_proc=workers(dataset))
@@ -54,6 +51,18 @@ def text_only(dataset, source):
     if not len(dataset):
         raise UsageError(f"{source} has no text")
     return dataset
+
+
+def text_column(dataset, source):
+    """The column a language model reads: `text`, or else the first column of strings (or lists of strings).
+
+    Raises:
+        UsageError: The dataset has no such column.
+    """
+    columns = text_columns(dataset)
+    if not columns:
+        raise UsageError(f"{source} has no text column. Received: columns {dataset.column_names}")
+    return "text" if "text" in columns else columns[0]
 
 
 def tokenize_lines(lines, level):

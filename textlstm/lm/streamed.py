@@ -27,9 +27,9 @@ import shutil
 
 import numpy as np
 
-from textlstm.corpus import SPLITS, as_text, cut_points, text_columns
+from textlstm.corpus import SPLITS, as_text, cut_points
 from textlstm.errors import UsageError, first_line
-from textlstm.lm.data import split_words
+from textlstm.lm.data import split_words, text_column
 from textlstm.vocab import EOS, Vocabulary
 
 BATCH_LINES = 10_000  # rows read from a stream at a time
@@ -159,10 +159,12 @@ def write_provisional(stream, level, table, path, source):
     Raises:
         UsageError: The stream fails, has no text column, or no text.
     """
+    import datasets
+
     column, written, lines = None, 0, 0
     with open(f"{path}.ids", "wb") as ids_file, open(f"{path}.ends", "wb") as ends_file:
         for batch in arrow_batches(stream, source):
-            column = column or text_column(batch, source)
+            column = column or text_column(datasets.Dataset(batch), source)
             texts = [text for text in (as_text(value) for value in batch.column(column).to_pylist()) if text.strip()]
             tokens, lengths = line_tokens(texts, level)
             line_ends = np.cumsum(lengths)
@@ -186,16 +188,6 @@ def arrow_batches(stream, source):
         except Exception as error:  # the hub and the file readers raise many types; the user needs the message
             raise UsageError(f"cannot read {source}: {first_line(error)}") from None
         yield batch
-
-
-def text_column(batch, source):
-    """The column `text_only` takes from a table of these columns: `text`, or the first column of strings."""
-    import datasets
-
-    columns = text_columns(datasets.Dataset(batch))
-    if not columns:
-        raise UsageError(f"{source} has no text column. Received: columns {batch.column_names}")
-    return "text" if "text" in columns else columns[0]
 
 
 def split_parts(line_counts, source):
