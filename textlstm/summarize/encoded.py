@@ -153,10 +153,11 @@ def _encode(splits, fields, config, directory):
 def _tokenize_split(dataset, fields, target_list, cache_file, seen, split):
     """The training pairs of a split's usable rows as token lists, in Arrow files written through `map`.
 
-    Columns: `source` and `target` (token lists); `first`, true on a
-    document's first pair (with `--target-list each`, a document gives a
-    pair per summary); `first_words`, the words of the document's first
-    summary on its first pair, 0 on the others. `map` runs in this process,
+    Columns: `source` and `target` (token lists); `first_words`, the words
+    of the document's first summary on the document's first pair, 0 on the
+    others (with `--target-list each`, a document gives a pair per summary;
+    a usable summary has a word, so the non-zero rows count the documents).
+    `map` runs in this process,
     so the batches also note in seen the fields that held lists (`lists`)
     and the rows read (`seen[split]`). A stream (`datasets.IterableDataset`)
     is written to cache_file as it is read; a `datasets.Dataset` by `map` itself.
@@ -174,16 +175,14 @@ def _tokenize_split(dataset, fields, target_list, cache_file, seen, split):
         seen["lists"].update(pairs.lists)
         seen[split] += len(batch[fields[0]])
         sources, targets = pairs.training_pairs(target_list)
-        first, first_words = [], []
+        first_words = []
         for references in pairs.references:
-            count = 1 if target_list == "first" else len(references)
-            first += [True] + [False] * (count - 1)
-            first_words += [len(references[0].split())] + [0] * (count - 1)
-        return {"source": tokenize(sources), "target": tokenize(targets), "first": first, "first_words": first_words}
+            document_pairs = 1 if target_list == "first" else len(references)
+            first_words += [len(references[0].split())] + [0] * (document_pairs - 1)
+        return {"source": tokenize(sources), "target": tokenize(targets), "first_words": first_words}
 
     tokens = datasets.List(datasets.Value("string"))
-    features = datasets.Features({"source": tokens, "target": tokens, "first": datasets.Value("bool"),
-                                  "first_words": datasets.Value("int64")})
+    features = datasets.Features({"source": tokens, "target": tokens, "first_words": datasets.Value("int64")})
     options = {"batched": True, "batch_size": BATCH_ROWS, "remove_columns": column_names(dataset),
                "features": features}
     if isinstance(dataset, datasets.IterableDataset):
@@ -237,8 +236,9 @@ def _write_arrays(tokenized, vocab, config, prefix):
                 padded[:, : values.shape[1]] = values
                 files[name].write(padded.tobytes())
             written["rows"] += batch.num_rows
-            written["documents"] += int(np.sum(batch.column("first").to_numpy(zero_copy_only=False)))
-            written["first_words"] += int(np.sum(batch.column("first_words").to_numpy()))
+            first_words = batch.column("first_words").to_numpy()
+            written["documents"] += int(np.count_nonzero(first_words))
+            written["first_words"] += int(first_words.sum())
             written["label_tokens"] += int((arrays["labels"] != 0).sum())
     finally:
         for file in files.values():
