@@ -10,7 +10,7 @@ import train
 from conftest import assert_one_line_error
 from lm_corpus import encode_lines, split_lines, tiny_flags, write_corpus
 from textlstm.__main__ import main as use_main
-from textlstm.corpus_cache import cache_root
+from textlstm.corpus import cache_root
 from textlstm.lm.data import stream_windows
 from textlstm.lm.encoded import encoded_text
 from textlstm.lm.inference import evaluate_run
@@ -99,7 +99,7 @@ def test_a_second_evaluate_reads_the_cache_entry(finished_run, other_corpus, own
 
     with monkeypatch.context() as patched:
         patched.setattr("textlstm.lm.encoded.read_file", no_reading)
-        patched.setattr("textlstm.lm.encoded.encode_to_file", no_reading)
+        patched.setattr("textlstm.lm.encoded.tokenize_lines", no_reading)
         assert evaluate_run(finished_run, str(other_corpus), split="valid") == first
         # The directory's split and the same file alone are one text, so one entry.
         assert evaluate_run(finished_run, str(other_corpus / "valid.txt")) == first

@@ -14,7 +14,8 @@ import train
 from conftest import assert_one_line_error
 from lm_corpus import tiny_flags, write_corpus
 from textlstm.errors import UsageError
-from textlstm.lm import encoded, streamed
+from textlstm.corpus import encoding, sources
+from textlstm.lm import encoded
 from textlstm.lm.encoded import encoded_corpus
 
 
@@ -62,9 +63,9 @@ def assert_same_corpus(streamed_corpus, loaded_corpus):
 @pytest.mark.parametrize("write", [text_folder, jsonl_folder, train_only_folder])
 @pytest.mark.parametrize("level,max_vocab,min_count", [("word", 0, 1), ("word", 8, 2), ("char", 0, 1)])
 def test_streamed_ids_equal_the_loaded_ones(tmp_path, monkeypatch, write, level, max_vocab, min_count):
-    # Small batches and chunks, so that lines and ids cross their edges, and a test head shorter than the split.
-    monkeypatch.setattr(streamed, "BATCH_LINES", 7)
-    monkeypatch.setattr(streamed, "CHUNK_IDS", 5)
+    # Small batches, so that lines cross their edges, and a test head shorter than the split.
+    monkeypatch.setattr(sources, "STREAM_BATCH_ROWS", 7)
+    monkeypatch.setattr(encoding, "BATCH_ROWS", 5)
     monkeypatch.setattr(encoded, "TEST_HEAD_LINES", 6)
     data = f"hf:{write(tmp_path)}"
     loaded = encoded_corpus(data, level, max_vocab, min_count)
@@ -80,7 +81,7 @@ def test_streaming_writes_no_arrow_copy_and_is_cached_until_the_data_changes(tmp
     first = encoded_corpus(data, "word", 0, 1, hub_streaming=True)
     assert not list(hf_cache.rglob("*.arrow"))
     assert sorted(path.name for path in pathlib.Path(first.path).iterdir()) == [  # the scratch files are gone
-        "test.ids", "test_head.json", "train.ids", "valid.ids", "vocab.json"]
+        "entry.json", "test.ids", "test_head.json", "train.ids", "valid.ids", "vocab.json"]
     assert encoded_corpus(data, "word", 0, 1, hub_streaming=True).path == first.path
     with open(folder / "train.txt", "a", encoding="utf-8") as file:
         file.write("zebra crossing\n")

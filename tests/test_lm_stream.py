@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lm_corpus import encode_lines, split_lines, write_corpus
-from textlstm.corpus_cache import cache_root
+from textlstm.corpus import cache_root
 from textlstm.errors import UsageError
 from textlstm.lm.config import LMConfig
 from textlstm.lm.data import stream_windows, tokenize_lines, window_rows
@@ -108,7 +108,7 @@ def test_a_second_run_reads_the_cache_and_a_change_encodes_again(corpus, monkeyp
         raise AssertionError("the corpus was read again")
 
     with monkeypatch.context() as patched:
-        patched.setattr("textlstm.lm.encoded.load_splits", no_reading)
+        patched.setattr("textlstm.corpus.Source.splits", no_reading)
         again = prepare(LMConfig(data=str(corpus)), log=notes.append)
     assert notes[1] == notes[0] and again.vocab.tokens == first.vocab.tokens
     prepare(LMConfig(data=str(corpus), max_vocab=10), log=notes.append)
@@ -127,11 +127,11 @@ def test_a_run_killed_while_encoding_leaves_no_entry_that_is_used(tmp_path, monk
     killed = textwrap.dedent(f"""
         import os, signal
         import textlstm.lm.encoded as encoded
-        write = encoded.encode_to_file
+        write = encoded.write_ids
         def write_then_die(*args):
             written = write(*args)
             os.kill(os.getpid(), signal.SIGKILL)  # the train split is on disk, the rest is not
-        encoded.encode_to_file = write_then_die
+        encoded.write_ids = write_then_die
         encoded.encoded_corpus({str(corpus)!r}, "word", 0, 1)
     """)
     result = subprocess.run([sys.executable, "-c", killed], env={**os.environ, "PYTHONPATH": os.getcwd()})
@@ -146,7 +146,7 @@ def test_a_run_killed_while_encoding_leaves_no_entry_that_is_used(tmp_path, monk
 
 
 def test_parallel_workers_give_the_same_ids(corpus, monkeypatch):
-    monkeypatch.setattr("textlstm.corpus.PARALLEL_ROWS", 10)
+    monkeypatch.setattr("textlstm.corpus.sources.PARALLEL_ROWS", 10)
     vocab, ids = in_memory(str(corpus))
     encoded = encoded_corpus(str(corpus), "word", 0, 1)
     assert encoded.vocab.tokens == vocab.tokens

@@ -102,10 +102,13 @@ def test_a_streamed_hub_dataset_gives_the_arrays_of_the_loaded_one(tmp_path, mon
     assert again.path == streamed.path
 
 
-def test_hub_streaming_needs_every_split_and_hub_data(tmp_path):
-    write_sample(tmp_path, train=20, valid=4, test=4)
+def test_a_stream_without_valid_and_test_is_cut_as_the_loaded_dataset_is(tmp_path):
+    write_sample(tmp_path, train=30, valid=4, test=4)
     (tmp_path / "valid.jsonl").unlink()
-    with pytest.raises(UsageError, match="hub-streaming needs train, valid and test splits; .* has no valid split"):
-        encoded_pairs(SummarizeConfig(data=f"hf:{tmp_path}", hub_streaming=True))
+    (tmp_path / "test.jsonl").unlink()
+    data = f"hf:{tmp_path}"
+    loaded = encoded_pairs(SummarizeConfig(data=data))
+    assert_same_pairs(encoded_pairs(SummarizeConfig(data=data, hub_streaming=True)), loaded)
+    assert loaded.documents == {"train": 27, "valid": 1} and len(loaded.test.source) == 2
     with pytest.raises(UsageError, match="hub-streaming reads hf:NAME"):
         SummarizeConfig(data=str(tmp_path), hub_streaming=True).validate()

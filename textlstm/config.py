@@ -52,8 +52,8 @@ class TrainConfig:
     """
 
     data: str = option("", "a directory with train/valid/test files, one data file (cut 90/5/5), or hf:NAME[:CONFIG]")
-    hub_streaming: bool = option(False, "hf: data: stream the dataset and encode it as it arrives, without an "
-                                 "Arrow copy of the whole of it")
+    hub_streaming: bool = option(False, "hf: data: stream the dataset, each split read once, without a copy "
+                                 "under HF_HOME")
     out: str = option("", "run directory; the same command continues an interrupted run")
     max_vocab: int = option(10000, "largest vocabulary, special tokens included; 0 means no limit", minimum=0)
     min_count: int = option(1, "words seen fewer times in training become <unk>", minimum=1)

@@ -113,3 +113,39 @@ def replace_directory(temporary, path):
         os.replace(path, previous)
     os.replace(temporary, path)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def remove_stale_partials(directory, marker):
+    """Removes the partial directories a killed process left in directory, and only those.
+
+    A partial directory is named `.NAME.partial-PID` and holds the file
+    marker while it is written; it is removed when process PID is gone.
+    One whose process still runs, or without the marker, is left alone.
+
+    Args:
+        directory: Where to look.
+        marker: The name of the marker file.
+    """
+    for name in os.listdir(directory):
+        _, separator, pid = name.rpartition(".partial-")
+        path = os.path.join(directory, name)
+        if (name.startswith(".") and separator and pid.isdigit() and os.path.isfile(os.path.join(path, marker))
+                and not process_running(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_running(pid):
+    """True if a process with this id runs on this machine.
+
+    Example:
+
+    >>> process_running(os.getpid())
+    True
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True

@@ -29,12 +29,11 @@ import shutil
 from textlstm.config import config_from
 from textlstm.errors import UsageError
 from textlstm.files import check_writable, read_json, write_json
-from textlstm.vocab import Vocabulary
+from textlstm.vocab import VOCAB_FILE, Vocabulary
 
 MARKER = ".textlstm-run"
 LOCK_FILE = ".lock"
 CONFIG_FILE = "config.json"
-VOCAB_FILE = "vocab.json"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_DIR = "checkpoints"
 BEST_MODEL_FILE = "best.keras"

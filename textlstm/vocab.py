@@ -11,6 +11,7 @@ UNK = "<unk>"
 EOS = "<eos>"
 BOS = "<bos>"
 SPECIAL_TOKENS = (PAD, UNK, EOS, BOS)
+VOCAB_FILE = "vocab.json"  # the name of a vocabulary file in a run directory or a cache entry
 
 
 class Vocabulary:

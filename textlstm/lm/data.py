@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from textlstm.corpus import as_text, non_blank, text_columns, workers
+from textlstm.corpus.sources import as_text, non_blank, text_columns, workers
 from textlstm.errors import UsageError
 from textlstm.vocab import EOS
 

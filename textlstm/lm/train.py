@@ -35,7 +35,8 @@ def prepare(config, log=print):
     `stream_windows` lays them out, never shuffled: a stateful model carries
     each stream from one batch to the next.
     """
-    corpus = encoded_corpus(config.data, config.level, config.max_vocab, config.min_count, config.hub_streaming)
+    corpus = encoded_corpus(config.data, config.level, config.max_vocab, config.min_count, config.hub_streaming,
+                            log)
     log(f"encoded corpus: {corpus.path}")
     check_split_lengths(corpus.ids, config)
     totals = {split: num_windows(len(ids), config.batch_size, config.bptt) for split, ids in corpus.ids.items()}

@@ -141,13 +141,8 @@ def usable_pairs(dataset, fields, name):
     Raises:
         UsageError: A column is missing, or no row is usable.
     """
-    import datasets
-
     check_columns(dataset, fields, name)
-    if isinstance(dataset, datasets.IterableDataset):  # a stream, read row by row
-        values = tuple(zip(*((row[fields[0]], row[fields[1]]) for row in dataset))) or ((), ())
-    else:
-        values = dataset[fields[0]], dataset[fields[1]]
+    values = dataset[fields[0]], dataset[fields[1]]
     pairs = usable_rows(*values, fields)
     if not pairs.source:
         raise no_usable_example(name, len(values[0]), fields)

@@ -1,42 +1,35 @@
 """Summarization pairs encoded once into id arrays on disk, read back memory-mapped.
 
-The train and valid splits are tokenized by `Dataset.map(batched=True)`
-into an Arrow file of (source tokens, target tokens) training pairs; the
-vocabulary is counted from the training pairs, and every pair's ids are
-written as fixed-width rows of int32 files, one per model input
-(`train.source.ids`, ...), padded with 0. Nothing holds a split in memory.
-The entry is cached (`textlstm.corpus_cache`) under a key of the data
-files and the settings that decide the ids, so a second run on the same
-data reads the arrays without tokenizing again. With `hub_streaming` the
-splits are `datasets` streams, keyed by the hash of their builder: each is
-tokenized as it is read and its pairs written to the Arrow file directly.
-The test split stays text: it is scored through the exported SavedModel.
+Through the encoding layer (`textlstm.corpus`): the train and valid
+splits are tokenized once into Arrow files of (source tokens, target
+tokens) training pairs; the vocabulary is counted from the training pairs,
+and every pair's ids are written as fixed-width rows of int32 files, one
+per model input (`train.source.ids`, ...), padded with 0. The test split's
+usable pairs are kept as text (`test_pairs.json`): they are scored through
+the exported SavedModel. The entry is cached under a key of the data's
+content and the settings that decide the ids, so a second run on the same
+data reads nothing else.
 
 Tokenization is `textlstm.summarize.data.tokenize`, TensorFlow's ops as in
 the SavedModel, run in this process: TensorFlow's runtime does not survive
 the fork of `map`'s worker processes.
 """
 
-import collections
 import dataclasses
 import json
 import os
-import shutil
 
 import numpy as np
 
-from textlstm.corpus import SPLITS, column_names, load_hub_streams, load_splits
-from textlstm.corpus_cache import cache_key, data_files, describe_files, find_entry, write_entry
-from textlstm.errors import UsageError
-from textlstm.lm.encoded import file_batches
-from textlstm.summarize.data import (SINGLE_FILE_SEED, check_columns, encode_extended_sources, encode_sources,
+from textlstm.corpus import Source, cached_entry, column_names, count_tokens, entry_key, file_batches, tokenize_split
+from textlstm.summarize.data import (SINGLE_FILE_SEED, Pairs, check_columns, encode_extended_sources, encode_sources,
                                      encode_targets, no_usable_example, pick_fields, tokenize, usable_pairs,
                                      usable_rows)
-from textlstm.vocab import Vocabulary
+from textlstm.vocab import VOCAB_FILE, Vocabulary
 
 TRAINING_SPLITS = ("train", "valid")
-VOCAB_FILE = "vocab.json"
 META_FILE = "meta.json"
+TEST_FILE = "test_pairs.json"
 BATCH_ROWS = 1_000  # rows per `map` batch and per batch of encoded rows
 
 
@@ -71,11 +64,13 @@ class EncodedPairs:
     test: object
 
 
-def encoded_pairs(config):
+def encoded_pairs(config, log=None):
     """The pairs of `config.data` encoded under config's settings, from the cache or encoded now.
 
     Args:
-        config: A `SummarizeConfig` (data, fields, target_list, max_vocab, min_count, max lengths, copy).
+        config: A `SummarizeConfig` (data, hub_streaming, fields, target_list, max_vocab, min_count, max
+            lengths, copy).
+        log: Called with one line when a damaged cache entry is encoded again.
 
     Returns:
         An `EncodedPairs`.
@@ -83,34 +78,22 @@ def encoded_pairs(config):
     Raises:
         UsageError: The data cannot be read, a column is missing, or a split has no usable row.
     """
-    if config.hub_streaming:  # nothing is read yet: the builder's hash stands for the data
-        splits, builder_hash = load_hub_streams(config.data)
-        missing = [split for split in SPLITS if split not in splits]
-        if missing:
-            raise UsageError(f"hub-streaming needs train, valid and test splits; {config.data} has no "
-                             f"{' or '.join(missing)} split (without --hub-streaming it is cut from train)")
-        source = {"data": config.data, "builder": builder_hash}
-    else:
-        splits = load_splits(config.data, shuffle_seed=SINGLE_FILE_SEED)
-        files = data_files(config.data)
-        if files is None:  # a hub dataset: `datasets` fingerprints what it loaded
-            source = {"data": config.data, "fingerprints": {split: splits[split]._fingerprint for split in splits}}
-        else:
-            source = describe_files(files)
-    fields = pick_fields(column_names(splits["train"]), config.source_field, config.target_field)
-    test = usable_pairs(splits["test"], fields, f"the test split of {config.data}")
-    settings = {"fields": fields, "target_list": config.target_list, "max_vocab": config.max_vocab,
-                "min_count": config.min_count, "max_source_len": config.max_source_len,
-                "max_target_len": config.max_target_len, "copy": config.copy}
-    key = cache_key("summarize", source, settings)
-    path = find_entry(key) or write_entry(key, lambda directory: _encode(splits, fields, config, directory))
-    return _open(path, test)
+    source = Source(config.data, shuffle_seed=SINGLE_FILE_SEED, streaming=config.hub_streaming)
+    settings = {name: getattr(config, name) for name in ("source_field", "target_field", "target_list", "max_vocab",
+                                                         "min_count", "max_source_len", "max_target_len", "copy")}
+
+    def fill(directory, scratch):
+        _encode(source.splits(scratch), config, directory, scratch)
+
+    return _open(cached_entry(entry_key("summarize", source.identity, settings), fill, log))
 
 
-def _open(path, test):
-    """The `EncodedPairs` of a cache entry (the arrays stay on disk), with the test split's pairs."""
+def _open(path):
+    """The `EncodedPairs` of a cache entry (the arrays stay on disk)."""
     with open(os.path.join(path, META_FILE), encoding="utf-8") as file:
         meta = json.load(file)
+    with open(os.path.join(path, TEST_FILE), encoding="utf-8") as file:
+        test = Pairs(**json.load(file))
     arrays = {split: {name: _array(os.path.join(path, f"{split}.{name}.ids"), meta["rows"][split], *widths)
                       for name, widths in meta["widths"][split].items()}
               for split in TRAINING_SPLITS}
@@ -125,16 +108,17 @@ def _array(path, rows, width, used):
     return np.memmap(path, dtype=np.int32, mode="r", shape=(rows, width))[:, :used]
 
 
-def _encode(splits, fields, config, directory):
+def _encode(splits, config, directory, scratch):
     """Tokenizes the train and valid pairs, builds the vocabulary and writes each split's arrays into directory."""
-    scratch = os.path.join(directory, "scratch")  # the tokenized pairs' Arrow files, removed once the ids are written
-    os.makedirs(scratch)
+    fields = pick_fields(column_names(splits["train"]), config.source_field, config.target_field)
+    test = usable_pairs(splits["test"], fields, f"the test split of {config.data}")
     tokenized, seen = {}, {"lists": set()}
     for split in TRAINING_SPLITS:
         check_columns(splits[split], fields, f"the {split} split of {config.data}")
         tokenized[split] = _tokenize_split(splits[split], fields, config.target_list,
-                                           os.path.join(scratch, f"{split}.arrow"), seen, split)
-    vocab = Vocabulary.from_counts(_count_tokens(tokenized["train"]), config.max_vocab, config.min_count)
+                                           os.path.join(scratch, f"{split}-pairs.arrow"), seen, split)
+    vocab = Vocabulary.from_counts(count_tokens(tokenized["train"], ["source", "target"]), config.max_vocab,
+                                   config.min_count)
     meta = {"fields": fields, "lists": [field for field in fields if field in seen["lists"]]}
     for split in TRAINING_SPLITS:
         written = _write_arrays(tokenized[split], vocab, config, os.path.join(directory, split))
@@ -144,29 +128,26 @@ def _encode(splits, fields, config, directory):
         for name, value in written.items():
             meta.setdefault(name, {})[split] = value
     meta["lead_words"] = max(1, round(meta["first_words"]["train"] / meta["documents"]["train"]))
-    shutil.rmtree(scratch)
     vocab.save(os.path.join(directory, VOCAB_FILE))
-    with open(os.path.join(directory, META_FILE), "w", encoding="utf-8") as file:
-        json.dump(meta, file, ensure_ascii=False)
+    for name, value in ((META_FILE, meta), (TEST_FILE, dataclasses.asdict(test))):
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as file:
+            json.dump(value, file, ensure_ascii=False)
 
 
-def _tokenize_split(dataset, fields, target_list, cache_file, seen, split):
-    """The training pairs of a split's usable rows as token lists, in Arrow files written through `map`.
+def _tokenize_split(dataset, fields, target_list, path, seen, split):
+    """The training pairs of a split's usable rows as token lists, in Arrow files (`tokenize_split`).
 
     Columns: `source` and `target` (token lists); `first_words`, the words
     of the document's first summary on the document's first pair, 0 on the
     others (with `--target-list each`, a document gives a pair per summary;
     a usable summary has a word, so the non-zero rows count the documents).
-    `map` runs in this process,
-    so the batches also note in seen the fields that held lists (`lists`)
-    and the rows read (`seen[split]`). A stream (`datasets.IterableDataset`)
-    is written to cache_file as it is read; a `datasets.Dataset` by `map` itself.
+    The batches run in this process, so they also note in seen the fields
+    that held lists (`lists`) and the rows read (`seen[split]`).
 
     Returns:
         The paths of the Arrow stream files, in order.
     """
     import datasets
-    import pyarrow
 
     seen[split] = 0
 
@@ -183,29 +164,8 @@ def _tokenize_split(dataset, fields, target_list, cache_file, seen, split):
 
     tokens = datasets.List(datasets.Value("string"))
     features = datasets.Features({"source": tokens, "target": tokens, "first_words": datasets.Value("int64")})
-    options = {"batched": True, "batch_size": BATCH_ROWS, "remove_columns": column_names(dataset),
-               "features": features}
-    if isinstance(dataset, datasets.IterableDataset):
-        with pyarrow.OSFile(cache_file, "wb") as sink, pyarrow.ipc.new_stream(sink, features.arrow_schema) as writer:
-            for table in dataset.map(tokenize_batch, **options).with_format("arrow").iter(batch_size=BATCH_ROWS):
-                writer.write_table(table.cast(features.arrow_schema))
-        return [cache_file]
-    mapped = dataset.map(tokenize_batch, cache_file_name=cache_file,
-                         new_fingerprint=f"tokenize-{dataset._fingerprint}-{'-'.join(fields)}-{target_list}", **options)
-    return [cache_file["filename"] for cache_file in mapped.cache_files]
-
-
-def _count_tokens(tokenized):
-    """How often each token occurs in the sources and targets of the training pairs (in Arrow files)."""
-    import pyarrow.compute
-
-    totals = collections.Counter()
-    for batch in file_batches(tokenized):
-        for column in ("source", "target"):
-            counts = pyarrow.compute.value_counts(pyarrow.compute.list_flatten(batch.column(column)))
-            for token, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
-                totals[token] += count
-    return totals
+    return tokenize_split(dataset, tokenize_batch, features, path, parallel=False, batch_rows=BATCH_ROWS,
+                          arrow=False)
 
 
 def _write_arrays(tokenized, vocab, config, prefix):

@@ -20,7 +20,7 @@ NUM_EXAMPLES = 5  # source / reference / output triples kept in metrics.json
 
 def prepare(config, log=print):
     """Encodes the training and validation pairs into id arrays on disk (or finds them cached) and batches them."""
-    pairs = encoded_pairs(config)
+    pairs = encoded_pairs(config, log)
     log(f"encoded pairs: {pairs.path}")
     source_field, target_field = pairs.fields
     how = "as given" if config.source_field and config.target_field else "recognised by name"

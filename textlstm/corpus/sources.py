@@ -1,13 +1,21 @@
-"""Corpora for every task: train / valid / test splits read through `datasets`.
+"""Where a corpus comes from: train / valid / test splits read through `datasets`, and what identifies them.
 
 `--data` is a directory of split files, one data file (cut into splits), or
-`hf:NAME[:CONFIG]` for a Hugging Face hub dataset. Text files are read as
-lines; JSON Lines, JSON, CSV, TSV and Parquet files as rows of columns. A
-column may hold a list of strings (SciTLDR's sentences, several reference
-summaries): `as_text` joins such a list with spaces and `as_references`
-keeps its items apart.
+`hf:NAME[:CONFIG]` for a Hugging Face hub dataset, loaded or (with
+`--hub-streaming`) streamed. Text files are read as lines; JSON Lines, JSON,
+CSV, TSV and Parquet files as rows of columns. A column may hold a list of
+strings (SciTLDR's sentences, several reference summaries): `as_text` joins
+such a list with spaces and `as_references` keeps its items apart.
+
+A `Source` names the data and says what identifies its content (for the
+cache key of `textlstm.corpus.cache`) before anything is read; its
+`splits` reads them, a stream being written once to a scratch Arrow file
+so that every source ends as the same memory-mapped `datasets.Dataset`s,
+cut the same way when there is no valid or test split.
 """
 
+import functools
+import hashlib
 import json
 import os
 import re
@@ -37,6 +45,8 @@ WORKER_BYTES = 128 << 20
 # Rows per Arrow record batch of a text file (at most; a batch is one chunk of TEXT_CHUNK_BYTES): with the
 # default of 1,000, opening the memory-mapped file touched nearly every page of it.
 TEXT_WRITER_ROWS = 100_000
+STREAM_BATCH_ROWS = 10_000  # rows read from a stream at a time
+HASH_CHUNK_BYTES = 1 << 22
 
 
 def workers(dataset):
@@ -171,8 +181,13 @@ def _raise_first_json_error(path):
                 raise UsageError(f"line {number} of {path} is not JSON: {error}") from None
 
 
-def load_splits(data, lines=False, prepare=None, shuffle_seed=None):
-    """Reads the train / valid / test splits of a corpus.
+class Source:
+    """`--data` as one task reads it: what identifies its content, and its train / valid / test splits.
+
+    Nothing is read to make a `Source`. `identity` reads only what tells
+    the content apart (a hash of each local file, the fingerprints of a
+    loaded hub dataset, the hash of a streamed one's builder); `splits`
+    reads the data.
 
     Args:
         data: A directory with train / valid (or validation, dev) / test
@@ -184,24 +199,150 @@ def load_splits(data, lines=False, prepare=None, shuffle_seed=None):
         shuffle_seed: How a corpus is cut when it has no valid / test split:
             None takes consecutive rows (a text keeps its order), a seed
             shuffles the rows first.
+        streaming: Open `hf:` data with `streaming=True`: nothing is
+            downloaded ahead, and `splits` reads each stream once.
+    """
+
+    def __init__(self, data, lines=False, prepare=None, shuffle_seed=None, streaming=False):
+        self.data = data
+        self.lines = lines
+        self.prepare = prepare
+        self.shuffle_seed = shuffle_seed
+        self.streaming = streaming
+
+    @functools.cached_property
+    def identity(self):
+        """A JSON-able value that changes whenever the data's content may have.
+
+        Local files: each split file's size and SHA-256 (so a file changed
+        with its size and modification time kept is told apart). A loaded
+        hub dataset: its splits' `datasets` fingerprints. A stream: the hash
+        `datasets` gives its builder, which covers the configs and the data
+        files' revision (on the hub) or modification time (in a local folder).
+
+        Raises:
+            UsageError: The data is missing or cannot be opened.
+        """
+        if self.streaming:
+            return {"data": self.data, "builder": self._streams[1]}
+        if self.data.startswith("hf:"):
+            return {"data": self.data,
+                    "fingerprints": {split: dataset._fingerprint for split, dataset in self._hub_splits.items()}}
+        return {"files": {split: file_fingerprint(path) for split, path in self._files.items()}}
+
+    def splits(self, scratch=None):
+        """Reads the splits: {split: `datasets.Dataset`} for "train", "valid" and "test".
+
+        Args:
+            scratch: A directory for the Arrow files streams are written to
+                (needed with `streaming`); the datasets read from them.
+
+        Raises:
+            UsageError: The data cannot be read.
+        """
+        if self.streaming:
+            splits = {split: stream_to_dataset(stream, os.path.join(scratch, f"{split}-rows.arrow"),
+                                               f"the {split} split of {self.data}")
+                      for split, stream in self._streams[0].items()}
+        elif self.data.startswith("hf:"):
+            splits = self._hub_splits
+        else:
+            splits = {split: read_file(path, self.lines, split) for split, path in self._files.items()}
+        if self.prepare is not None:
+            splits = {split: self.prepare(dataset, f"the {split} split of {self.data}")
+                      for split, dataset in splits.items()}
+        if len(splits) < len(SPLITS):
+            cut = cut_into_splits(splits["train"], self.data, self.shuffle_seed)
+            splits = {**cut, **{split: dataset for split, dataset in splits.items() if split != "train"}}
+        return splits
+
+    @functools.cached_property
+    def _files(self):
+        """{split: path} of local data: a directory's split files, or one file as "train"."""
+        if os.path.isdir(self.data):
+            return find_split_files(self.data)
+        if not os.path.exists(self.data):
+            raise UsageError(f"data path {self.data} does not exist")
+        return {"train": self.data}
+
+    @functools.cached_property
+    def _hub_splits(self):
+        return load_hub_splits(self.data)
+
+    @functools.cached_property
+    def _streams(self):
+        return load_hub_streams(self.data)
+
+
+def load_splits(data, lines=False, prepare=None, shuffle_seed=None):
+    """Reads the train / valid / test splits of a corpus (the arguments are `Source`'s).
 
     Returns:
         {split: `datasets.Dataset`} for "train", "valid" and "test".
     """
-    if data.startswith("hf:"):
-        splits = load_hub_splits(data)
-    elif os.path.isdir(data):
-        splits = {split: read_file(path, lines, split) for split, path in find_split_files(data).items()}
-    elif os.path.exists(data):
-        splits = {"train": read_file(data, lines)}
-    else:
-        raise UsageError(f"data path {data} does not exist")
-    if prepare is not None:
-        splits = {split: prepare(dataset, f"the {split} split of {data}") for split, dataset in splits.items()}
-    if len(splits) < len(SPLITS):
-        cut = cut_into_splits(splits["train"], data, shuffle_seed)
-        splits = {**cut, **{split: dataset for split, dataset in splits.items() if split != "train"}}
-    return splits
+    return Source(data, lines, prepare, shuffle_seed).splits()
+
+
+def file_fingerprint(path):
+    """A file's size and the SHA-256 of its content.
+
+    Example:
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as file:
+    ...     file_fingerprint(file.name)["size"]
+    0
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
+
+
+def stream_to_dataset(stream, path, source):
+    """Writes the rows of a stream, read once, to an Arrow file at path and opens it as a `datasets.Dataset`.
+
+    The dataset is memory-mapped, as a loaded one is, so that what follows
+    reads streamed and loaded data alike.
+
+    Raises:
+        UsageError: The stream fails, has no rows, or changes its columns' types.
+    """
+    import datasets
+    import pyarrow
+
+    schema, rows = None, 0
+    with pyarrow.OSFile(path, "wb") as sink:
+        writer = None
+        for batch in arrow_batches(stream, source):
+            if writer is None:
+                schema = stream.features.arrow_schema if stream.features is not None else batch.schema
+                writer = pyarrow.ipc.new_stream(sink, schema)
+            try:
+                writer.write_table(batch.select(schema.names).cast(schema))
+            except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, KeyError) as error:
+                raise UsageError(f"cannot read {source}: the rows after row {rows} do not have the columns "
+                                 f"of the first ones ({first_line(error)})") from None
+            rows += batch.num_rows
+        if writer is not None:
+            writer.close()
+    if not rows:
+        raise UsageError(f"{source} has no rows")
+    return datasets.Dataset.from_file(path)
+
+
+def arrow_batches(stream, source):
+    """The rows of a stream as `pyarrow.Table`s of up to `STREAM_BATCH_ROWS` rows; a failed read is a `UsageError`."""
+    batches = iter(stream.with_format("arrow").iter(batch_size=STREAM_BATCH_ROWS))
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as error:  # the hub and the file readers raise many types; the user needs the message
+            raise UsageError(f"cannot read {source}: {first_line(error)}") from None
+        yield batch
 
 
 def cut_into_splits(dataset, source, shuffle_seed=None):
@@ -234,13 +375,13 @@ def cut_points(count, source):
 
     Example:
 
-    >>> cut_points(20, "numbers")
-    (18, 19)
+    >>> cut_points(20, "numbers"), cut_points(4, "numbers")
+    ((18, 19), (2, 3))
     """
     if count < 3:
         raise UsageError(f"data {source} has {count} non-empty rows; it needs at least 3 to make train, valid "
                          "and test splits")
-    valid_start = max(1, int(count * FRACTIONS[0]))
+    valid_start = min(max(1, int(count * FRACTIONS[0])), count - 2)  # at least one row for valid and for test
     return valid_start, min(max(valid_start + 1, int(count * sum(FRACTIONS[:2]))), count - 1)
 
 
