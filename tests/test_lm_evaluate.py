@@ -11,6 +11,7 @@ from conftest import assert_one_line_error
 from lm_corpus import encode_lines, split_lines, tiny_flags, write_corpus
 from textlstm.__main__ import main as use_main
 from textlstm.corpus import cache_root
+from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.lm.data import stream_windows
 from textlstm.lm.encoded import encoded_text
 from textlstm.lm.inference import evaluate_run
@@ -114,11 +115,13 @@ def test_a_second_evaluate_reads_the_cache_entry(finished_run, other_corpus, own
 def test_another_vocabulary_or_level_encodes_again(other_corpus, own_cache):
     path = str(other_corpus / "test.txt")
     small, large = Vocabulary(Vocabulary.build([]).tokens + ["the"]), Vocabulary.build([["the", "zebra", "cat"]])
-    entries = {encoded_text(path, "test", vocab, level)[0] for vocab in (small, large) for level in ("word", "char")}
+    entries = {encoded_text(path, "test", vocab, load_tokenizer(level)).path for vocab in (small, large)
+               for level in ("word", "char")}
     assert len(entries) == 4 and len(evaluation_entries()) == 4
     lines = split_lines(str(other_corpus))["test"]
     for vocab in (small, large):
-        np.testing.assert_array_equal(encoded_text(path, "test", vocab, "word")[1], encode_lines(lines, "word", vocab))
+        np.testing.assert_array_equal(encoded_text(path, "test", vocab, load_tokenizer("word")).ids,
+                                      encode_lines(lines, "word", vocab))
 
 
 @pytest.mark.parametrize("make_data,split,message", [

@@ -81,7 +81,7 @@ def test_streaming_writes_no_arrow_copy_and_is_cached_until_the_data_changes(tmp
     first = encoded_corpus(data, "word", 0, 1, hub_streaming=True)
     assert not list(hf_cache.rglob("*.arrow"))
     assert sorted(path.name for path in pathlib.Path(first.path).iterdir()) == [  # the scratch files are gone
-        "entry.json", "test.ids", "test_head.json", "train.ids", "valid.ids", "vocab.json"]
+        "entry.json", "meta.json", "test.ids", "test_head.json", "train.ids", "valid.ids", "vocab.json"]
     assert encoded_corpus(data, "word", 0, 1, hub_streaming=True).path == first.path
     with open(folder / "train.txt", "a", encoding="utf-8") as file:
         file.write("zebra crossing\n")

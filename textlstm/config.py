@@ -55,8 +55,13 @@ class TrainConfig:
     hub_streaming: bool = option(False, "hf: data: stream the dataset, each split read once, without a copy "
                                  "under HF_HOME")
     out: str = option("", "run directory; the same command continues an interrupted run")
-    max_vocab: int = option(10000, "largest vocabulary, special tokens included; 0 means no limit", minimum=0)
-    min_count: int = option(1, "words seen fewer times in training become <unk>", minimum=1)
+    level: str = option("word", "tokens: words, characters, or subwords learnt from the training text",
+                        choices=("word", "char", "subword"))
+    subword_model: str = option("unigram", "level subword: SentencePiece's unigram model or byte-pair encoding",
+                                choices=("unigram", "bpe"))
+    max_vocab: int = option(10000, "largest vocabulary, special tokens included (subword: the number of pieces); 0 "
+                            "means no limit (word and char)", minimum=0)
+    min_count: int = option(1, "words or characters seen fewer times in training become <unk>", minimum=1)
     cell: str = option("lstm", "recurrent layer", choices=tuple(LAYERS_BY_NAME))
     num_layers: int = option(1, "number of stacked recurrent layers", minimum=1)
     units: int = option(128, "size of each recurrent layer's state", minimum=1)
@@ -102,6 +107,9 @@ class TrainConfig:
                              f"Received: clipnorm={self.clipnorm}, global-clipnorm={self.global_clipnorm}")
         if self.hub_streaming and not self.data.startswith("hf:"):
             raise UsageError(f"hub-streaming reads hf:NAME[:CONFIG] data only. Received: data={self.data}")
+        if self.level == "subword" and not self.max_vocab:
+            raise UsageError("max-vocab is the number of subword pieces and must be positive with level subword. "
+                             f"Received: max-vocab={self.max_vocab}")
         if self.devices and self.strategy != "mirrored":
             raise UsageError(f"devices is for --strategy mirrored. Received: devices={self.devices}, "
                              f"strategy={self.strategy}")

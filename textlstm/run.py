@@ -27,6 +27,7 @@ import os
 import shutil
 
 from textlstm.config import config_from
+from textlstm.corpus.tokenizers import SUBWORD_MODEL_FILE
 from textlstm.errors import UsageError
 from textlstm.files import check_writable, read_json, write_json
 from textlstm.vocab import VOCAB_FILE, Vocabulary
@@ -43,7 +44,8 @@ TASK_NAMES = {"lm": "a language-model", "summarize": "a summarization"}
 # The keys of metrics.json that only matter while the run is unfinished.
 CHECKPOINT_KEYS = ("checkpoint", "best_checkpoint", "stop")
 # What a run writes; --overwrite removes these and nothing else.
-RUN_FILES = (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CHECKPOINT_DIR, BEST_MODEL_FILE, LOG_DIR, EXPORT_DIR, MARKER)
+RUN_FILES = (CONFIG_FILE, VOCAB_FILE, SUBWORD_MODEL_FILE, METRICS_FILE, CHECKPOINT_DIR, BEST_MODEL_FILE, LOG_DIR,
+             EXPORT_DIR, MARKER)
 
 
 def export_path(config):

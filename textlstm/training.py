@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from textlstm.callbacks import RestoreMonitors, StopOnNonFinite, run_callbacks
+from textlstm.corpus.tokenizers import save_tokenizer
 from textlstm.errors import TrainingDiverged, UsageError
 from textlstm.loop import TrainingLoop
 from textlstm.run import VOCAB_FILE, RunDirectory
@@ -57,6 +58,8 @@ class TaskData:
         steps: split -> global batches in one epoch (for "train", `--steps-per-epoch` if given).
         train_tokens: Real training tokens in one epoch.
         splits: Whatever else the task's evaluation needs (test data, ...).
+        tokenizer: The tokenizer that made the vocabulary's tokens; a
+            subword model is saved in the run directory beside the vocabulary.
     """
 
     vocab: Vocabulary
@@ -64,6 +67,7 @@ class TaskData:
     steps: callable
     train_tokens: int
     splits: dict
+    tokenizer: object = None
 
 
 @dataclasses.dataclass
@@ -152,6 +156,7 @@ def _train_chief(task, config, strategy, verbose, callbacks, started):
     try:
         run.begin(config, task.name)
         data.vocab.save(run.file(VOCAB_FILE))
+        save_tokenizer(data.tokenizer, run.path)
         earlier_seconds = sum(epoch["epoch_seconds"] for epoch in run.metrics()["epochs"])
         keras.utils.set_random_seed(config.seed)
         with strategy.scope():

@@ -28,7 +28,6 @@ class LMConfig(TrainConfig):
     batch_size: int = override(TrainConfig, "batch_size", 20)
     lr: float = override(TrainConfig, "lr", 0.003)
     epochs: int = override(TrainConfig, "epochs", 8)
-    level: str = option("word", "tokens: whitespace-separated words or characters", choices=("word", "char"))
     init_scale: float = option(0.0, "if > 0, all weights start uniform in [-init-scale, init-scale] (Zaremba); "
                                "0 keeps Keras's initializers", minimum=0)
     bptt: int = option(35, "time steps per window of truncated backpropagation through time", minimum=1)

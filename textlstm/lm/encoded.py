@@ -1,13 +1,17 @@
 """A language-model corpus encoded once into token ids on disk, read back memory-mapped.
 
 Through the encoding layer (`textlstm.corpus`): the splits' text column,
-without blank lines, is tokenized once into Arrow files; the vocabulary is
-built from the training tokens' counts; and each split's ids are written
-end to end into one int32 file (`train.ids`, ...), each line's ids followed
-by `<eos>`. The entry is cached under a key of the data's content and the
-vocabulary settings, so a second run on the same data reads the ids
+without blank lines, is tokenized once into Arrow files (words, characters,
+or the pieces of a subword model learnt from the training split first);
+the vocabulary is built from the training tokens' counts (a subword
+model's pieces are its vocabulary); and each split's ids are written end to
+end into one int32 file (`train.ids`, ...), each line's ids followed by
+`<eos>`. The entry also holds the subword model (`tokenizer.model`) and,
+in `meta.json`, each split's characters and `<unk>` tokens, for bits per
+character. It is cached under a key of the data's content and the
+tokenization settings, so a second run on the same data reads the ids
 without tokenizing again. `encoded_text` encodes the text `textlstm
-evaluate` scores, with the vocabulary of the run evaluated.
+evaluate` scores, with the tokenizer and vocabulary of the run evaluated.
 """
 
 import dataclasses
@@ -19,11 +23,13 @@ import numpy as np
 from textlstm.corpus import SPLITS, Source, cached_entry, count_tokens, entry_key, file_batches, tokenize_split
 from textlstm.corpus.encoding import ended_ids
 from textlstm.corpus.sources import file_fingerprint, find_split_files, read_file
+from textlstm.corpus.tokenizers import SUBWORD_MODEL_FILE, Subwords, load_tokenizer, tokenizer_identity
 from textlstm.errors import UsageError
-from textlstm.lm.data import split_words, text_only
+from textlstm.lm.data import text_only
 from textlstm.vocab import EOS, VOCAB_FILE, Vocabulary
 
 TEST_HEAD_FILE = "test_head.json"
+META_FILE = "meta.json"
 TEXT_IDS_FILE = "text.ids"  # the ids of an `encoded_text` entry
 TEST_HEAD_LINES = 100  # test lines kept as text, for the samples generated after training
 
@@ -34,28 +40,38 @@ class EncodedCorpus:
 
     Attributes:
         path: The cache entry holding it.
+        tokenizer: The `Words`, `Characters` or `Subwords` that cut the text.
         vocab: The `Vocabulary` of the training split.
         ids: {split: read-only int32 `np.memmap`}, the split's lines end to end, each ending in `<eos>`.
+        characters: {split: characters of its lines, one more per line for its end}.
+        unknown: {split: ids that are `<unk>`}.
         test_head: The first test lines as token lists (raw tokens, `<eos>` last), for samples.
     """
 
     path: str
+    tokenizer: object
     vocab: Vocabulary
     ids: dict
+    characters: dict
+    unknown: dict
     test_head: list
 
 
-def encoded_corpus(data, level, max_vocab, min_count, hub_streaming=False, log=None):
+def encoded_corpus(data, level, max_vocab, min_count, hub_streaming=False, log=None, subword_model="unigram",
+                   seed=1):
     """The corpus `data` encoded with a vocabulary built by these settings, from the cache or encoded now.
 
     Args:
         data: As `--data`: a directory, one text file or `hf:NAME[:CONFIG]`.
-        level: "word" or "char".
-        max_vocab: Largest vocabulary, special tokens included; 0 means no limit.
-        min_count: Tokens seen fewer times in training become `<unk>`.
+        level: "word", "char" or "subword".
+        max_vocab: Largest vocabulary, special tokens included (for subwords, the number of pieces); 0 means no
+            limit (words and characters only).
+        min_count: Words or characters seen fewer times in training become `<unk>`.
         hub_streaming: Read `hf:` data with `streaming=True`, each stream
             once, with the same ids and vocabulary as loading it.
         log: Called with one line when a damaged cache entry is encoded again.
+        subword_model: "unigram" or "bpe", for the subword level.
+        seed: The subword model's sample of the training lines.
 
     Returns:
         An `EncodedCorpus`.
@@ -65,6 +81,8 @@ def encoded_corpus(data, level, max_vocab, min_count, hub_streaming=False, log=N
     """
     source = Source(data, lines=True, prepare=text_only, streaming=hub_streaming)
     settings = {"level": level, "max_vocab": max_vocab, "min_count": min_count}
+    if level == "subword":
+        settings.update(subword_model=subword_model, seed=seed)
 
     def fill(directory, scratch):
         _encode_corpus(source.splits(scratch), data, settings, directory, scratch)
@@ -74,11 +92,14 @@ def encoded_corpus(data, level, max_vocab, min_count, hub_streaming=False, log=N
 
 def open_entry(path):
     """Reads the `EncodedCorpus` of a cache entry (the ids stay on disk)."""
-    vocab = Vocabulary.load(os.path.join(path, VOCAB_FILE))
+    with open(os.path.join(path, META_FILE), encoding="utf-8") as file:
+        meta = json.load(file)
     with open(os.path.join(path, TEST_HEAD_FILE), encoding="utf-8") as file:
         test_head = json.load(file)
-    ids = {split: _ids(os.path.join(path, f"{split}.ids")) for split in SPLITS}
-    return EncodedCorpus(path=path, vocab=vocab, ids=ids, test_head=test_head)
+    return EncodedCorpus(path=path, tokenizer=load_tokenizer(meta["level"], path),
+                         vocab=Vocabulary.load(os.path.join(path, VOCAB_FILE)),
+                         ids={split: _ids(os.path.join(path, f"{split}.ids")) for split in SPLITS},
+                         characters=meta["characters"], unknown=meta["unknown"], test_head=test_head)
 
 
 def _ids(path):
@@ -87,73 +108,115 @@ def _ids(path):
 
 def _encode_corpus(splits, data, settings, directory, scratch):
     """Tokenizes every split, builds the vocabulary from the training tokens and writes the ids into directory."""
-    tokens = {split: tokenize_lines(splits[split], settings["level"], os.path.join(scratch, split))
-              for split in SPLITS}
-    vocab = Vocabulary.from_counts(count_tokens(tokens["train"], ["tokens"]), settings["max_vocab"],
-                                   settings["min_count"])
+    level = settings["level"]
+    if level == "subword":
+        tokenizer = Subwords.train(_lines(splits["train"]), settings["max_vocab"], settings["subword_model"],
+                                   settings["seed"])
+        tokenizer.save(os.path.join(directory, SUBWORD_MODEL_FILE))
+    else:
+        tokenizer = load_tokenizer(level)
+    tokens = {split: tokenize_lines(splits[split], tokenizer, os.path.join(scratch, split)) for split in SPLITS}
+    if level == "subword":
+        vocab = tokenizer.vocabulary()
+    else:
+        vocab = Vocabulary.from_counts(count_tokens(tokens["train"], ["tokens"]), settings["max_vocab"],
+                                       settings["min_count"])
+    meta = {"level": level, "characters": {}, "unknown": {}}
     for split in SPLITS:
-        if not write_ids(tokens[split], vocab, os.path.join(directory, f"{split}.ids")):
+        written = write_ids(tokens[split], vocab, os.path.join(directory, f"{split}.ids"))
+        if not written["ids"]:
             raise UsageError(f"the {split} split of {data} has no text")
+        meta["characters"][split], meta["unknown"][split] = written["characters"], written["unknown"]
     vocab.save(os.path.join(directory, VOCAB_FILE))
     head = []
     for batch in file_batches(tokens["test"]):
         head += [line + [EOS] for line in batch.column("tokens").to_pylist()[: TEST_HEAD_LINES - len(head)]]
         if len(head) == TEST_HEAD_LINES:
             break
-    with open(os.path.join(directory, TEST_HEAD_FILE), "w", encoding="utf-8") as file:
-        json.dump(head, file, ensure_ascii=False)
+    for name, value in ((TEST_HEAD_FILE, head), (META_FILE, meta)):
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as file:
+            json.dump(value, file, ensure_ascii=False)
 
 
-def tokenize_lines(dataset, level, path):
-    """Tokenizes the `text` column of dataset, a row of tokens per line, into Arrow files (`tokenize_split`)."""
+def _lines(dataset):
+    """The `text` column of dataset, line by line, a batch at a time."""
+    for batch in dataset.with_format("arrow").iter(batch_size=10_000):
+        yield from batch["text"].to_pylist()
+
+
+def tokenize_lines(dataset, tokenizer, path):
+    """Tokenizes the `text` column of dataset into Arrow files (`tokenize_split`).
+
+    Each line gives a row: its `tokens` and its length in `characters`.
+    """
     import datasets
     import pyarrow
+    import pyarrow.compute
 
     def tokenize_batch(batch):
-        if level == "word":
-            return pyarrow.table({"tokens": split_words(batch["text"])})
-        characters = [list(line.strip()) for line in batch["text"].to_pylist()]
-        return pyarrow.table({"tokens": pyarrow.array(characters, pyarrow.list_(pyarrow.string()))})
+        return pyarrow.table({"tokens": tokenizer.split(batch["text"]),
+                              "characters": pyarrow.compute.utf8_length(batch["text"])})
 
-    features = datasets.Features({"tokens": datasets.List(datasets.Value("string"))})
-    return tokenize_split(dataset, tokenize_batch, features, f"{path}-tokens.arrow")
+    features = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
+                                  "characters": datasets.Value("int32")})
+    return tokenize_split(dataset, tokenize_batch, features, f"{path}-tokens.arrow", parallel=tokenizer.parallel)
 
 
 def write_ids(token_files, vocab, path):
     """Writes the ids of the token rows in token_files end to end, each row followed by `<eos>`, as raw int32.
 
     Returns:
-        The number of ids written.
+        {"ids": ids written, "characters": characters of the lines, one more for each line's end,
+        "unknown": ids that are `<unk>`}.
     """
-    written = 0
+    written = {"ids": 0, "characters": 0, "unknown": 0}
     with open(path, "wb") as file:
         for batch in file_batches(token_files):
             ids = ended_ids(batch.column("tokens"), vocab, vocab.eos_id)
             file.write(ids.tobytes())
-            written += len(ids)
+            written["ids"] += len(ids)
+            written["characters"] += int(np.sum(batch.column("characters").to_numpy(), dtype=np.int64)) + len(batch)
+            written["unknown"] += int(np.count_nonzero(ids == vocab.unk_id))
     return written
 
 
-def encoded_text(data, split, vocab, level, log=None):
-    """The token ids of the text a run is evaluated on, encoded with that run's vocabulary, from the cache or now.
+@dataclasses.dataclass
+class EncodedText:
+    """The ids of a text scored by `textlstm evaluate`, memory-mapped, and what bits per character need.
+
+    Attributes:
+        path: The cache entry holding them.
+        ids: Read-only int32 `np.memmap`: the non-blank lines end to end, each ending in `<eos>`.
+        characters: Characters of the lines, one more per line for its end.
+        unknown: Ids that are `<unk>`.
+    """
+
+    path: str
+    ids: np.ndarray
+    characters: int
+    unknown: int
+
+
+def encoded_text(data, split, vocab, tokenizer, log=None):
+    """The text a run is evaluated on, encoded with that run's tokenizer and vocabulary, from the cache or now.
 
     A text file is read whole (as lines, whatever its extension); a
     directory gives its split file and a hub dataset its split, read as
     `encoded_corpus` reads them. The cache key covers that file's content
-    or the split's `datasets` fingerprint, the level and every token of the
-    vocabulary, so two runs share an entry only if their vocabularies are
-    the same; a directory's split and the same file given alone share one too.
+    or the split's `datasets` fingerprint, the tokenizer (a subword model by
+    the hash of its bytes) and every token of the vocabulary, so two runs
+    share an entry only if they tokenize alike; a directory's split and the
+    same file given alone share one too.
 
     Args:
         data: As `--data`: a text file, a directory or `hf:NAME[:CONFIG]`.
         split: "train", "valid" or "test"; not used for a single file.
         vocab: The run's `Vocabulary`; tokens outside it become `<unk>`.
-        level: The run's level, "word" or "char".
+        tokenizer: The run's tokenizer (`load_tokenizer`).
         log: Called with one line when a damaged cache entry is encoded again.
 
     Returns:
-        (the entry's directory, a read-only int32 `np.memmap` of the ids):
-        the non-blank lines end to end, each ending in `<eos>`, so at least 2 ids.
+        An `EncodedText` of at least 2 ids.
 
     Raises:
         UsageError: The data is missing, not UTF-8, has no text, or the
@@ -171,8 +234,14 @@ def encoded_text(data, split, vocab, level, log=None):
 
     def fill(directory, scratch):
         text = dataset if dataset is not None else text_only(read_file(file, lines=True), name)
-        write_ids(tokenize_lines(text, level, os.path.join(scratch, "text")), vocab,
-                  os.path.join(directory, TEXT_IDS_FILE))
+        written = write_ids(tokenize_lines(text, tokenizer, os.path.join(scratch, "text")), vocab,
+                            os.path.join(directory, TEXT_IDS_FILE))
+        with open(os.path.join(directory, META_FILE), "w", encoding="utf-8") as file_:
+            json.dump(written, file_)
 
-    path = cached_entry(entry_key("lm-eval", identity, {"level": level, "vocab": vocab.tokens}), fill, log)
-    return path, _ids(os.path.join(path, TEXT_IDS_FILE))
+    settings = {"tokenizer": tokenizer_identity(tokenizer), "vocab": vocab.tokens}
+    path = cached_entry(entry_key("lm-eval", identity, settings), fill, log)
+    with open(os.path.join(path, META_FILE), encoding="utf-8") as file:
+        written = json.load(file)
+    return EncodedText(path=path, ids=_ids(os.path.join(path, TEXT_IDS_FILE)), characters=written["characters"],
+                       unknown=written["unknown"])

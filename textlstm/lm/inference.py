@@ -4,10 +4,9 @@ Each function takes a `textlstm.run.Run` (from `load_run(path)`) of a
 language-model run; predictions and text come from its SavedModel.
 """
 
-import numpy as np
-
 from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.corpus import split_name
+from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.errors import UsageError
 from textlstm.lm.data import num_windows, tokenize, window_rows
 from textlstm.lm.encoded import encoded_text
@@ -95,10 +94,10 @@ def evaluate_run(run, data, split="test"):
     """
     run.require("lm", "evaluate")
     config, vocab = run.config, run.vocab
-    _, ids = encoded_text(data, split_name(split), vocab, config.level)
+    text = encoded_text(data, split_name(split), vocab, load_tokenizer(config.level, run.path))
     model = compile_language_model(run.load_model(), config)
-    perplexity = evaluate_perplexity(model, _windows(ids, config.batch_size, config.bptt))
-    return {"perplexity": perplexity, "tokens": len(ids) - 1, "unknown_tokens": _count(ids, vocab.unk_id)}
+    perplexity = evaluate_perplexity(model, _windows(text.ids, config.batch_size, config.bptt))
+    return {"perplexity": perplexity, "tokens": len(text.ids) - 1, "unknown_tokens": text.unknown}
 
 
 def _windows(ids, batch_size, bptt):
@@ -110,8 +109,3 @@ def _windows(ids, batch_size, bptt):
     signature = (spec, spec, tf.TensorSpec((batch_size, bptt), tf.float32))
     return batches_dataset(epoch_positions(0, total, total),
                            lambda _, window: window_rows(ids, batch_size, bptt, window), signature)
-
-
-def _count(ids, value, chunk=1 << 24):
-    """How many of ids equal value, a chunk at a time (ids may be a memory-map larger than memory)."""
-    return sum(int(np.count_nonzero(ids[start:start + chunk] == value)) for start in range(0, len(ids), chunk))

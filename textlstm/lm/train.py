@@ -36,7 +36,7 @@ def prepare(config, log=print):
     each stream from one batch to the next.
     """
     corpus = encoded_corpus(config.data, config.level, config.max_vocab, config.min_count, config.hub_streaming,
-                            log)
+                            log, config.subword_model, config.seed)
     log(f"encoded corpus: {corpus.path}")
     check_split_lengths(corpus.ids, config)
     totals = {split: num_windows(len(ids), config.batch_size, config.bptt) for split, ids in corpus.ids.items()}
@@ -54,7 +54,7 @@ def prepare(config, log=print):
     train_tokens = sum(count * real_targets(len(corpus.ids["train"]), config.batch_size, config.bptt, windows)
                        for count, windows in ((passes, totals["train"]), (1, rest)))
     return training.TaskData(vocab=corpus.vocab, batches=batches, steps=steps, train_tokens=train_tokens,
-                             splits={"test_lines": corpus.test_head})
+                             splits={"test_lines": corpus.test_head, "corpus": corpus}, tokenizer=corpus.tokenizer)
 
 
 def build_model(config, data):

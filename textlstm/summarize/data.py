@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 
 from textlstm.corpus import SPLITS, as_references, as_text, column_names, load_splits, read_file
+from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.errors import UsageError
 from textlstm.seq2seq.copying import PAD_ID, extended_ids
 from textlstm.vocab import BOS, EOS
@@ -66,6 +67,39 @@ def tokenize(texts):
         ragged = tokenize_graph(tf.constant(texts[start: start + 4096], dtype=tf.string))
         tokens += [[token.decode("utf-8") for token in row] for row in ragged.to_list()]
     return tokens
+
+
+class SummaryWords:
+    """The summarizer's words: lower-cased, ASCII punctuation split off (`tokenize_graph`), as the SavedModel cuts them.
+
+    Example:
+
+    >>> SummaryWords().split(["Re: Q3!"]).to_pylist()
+    [['re', ':', 'q3', '!']]
+    """
+
+    level = "word"
+    parallel = False  # TensorFlow's runtime does not survive the fork of `map`'s worker processes
+
+    def split(self, texts):
+        import pyarrow
+
+        texts = texts.to_pylist() if isinstance(texts, (pyarrow.Array, pyarrow.ChunkedArray)) else list(texts)
+        return pyarrow.array(tokenize(texts), pyarrow.list_(pyarrow.string()))
+
+    def join(self, tokens):
+        return " ".join(tokens)
+
+
+def summary_tokenizer(level, directory=None):
+    """The summarizer's tokenizer of a level: `SummaryWords`, or as `load_tokenizer` gives it.
+
+    Example:
+
+    >>> summary_tokenizer("word").level, summary_tokenizer("char").level
+    ('word', 'char')
+    """
+    return SummaryWords() if level == "word" else load_tokenizer(level, directory)
 
 
 def pick_fields(columns, source_field="", target_field=""):

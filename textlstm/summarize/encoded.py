@@ -10,9 +10,11 @@ the exported SavedModel. The entry is cached under a key of the data's
 content and the settings that decide the ids, so a second run on the same
 data reads nothing else.
 
-Tokenization is `textlstm.summarize.data.tokenize`, TensorFlow's ops as in
-the SavedModel, run in this process: TensorFlow's runtime does not survive
-the fork of `map`'s worker processes.
+Words are cut by `textlstm.summarize.data.SummaryWords` (TensorFlow's ops as
+in the SavedModel, run in this process: TensorFlow's runtime does not
+survive the fork of `map`'s worker processes); characters and subwords as
+the language model cuts them, a subword model being learnt first from the
+training documents and summaries and kept in the entry (`tokenizer.model`).
 """
 
 import dataclasses
@@ -22,8 +24,9 @@ import os
 import numpy as np
 
 from textlstm.corpus import Source, cached_entry, column_names, count_tokens, entry_key, file_batches, tokenize_split
+from textlstm.corpus.tokenizers import SUBWORD_MODEL_FILE, Subwords
 from textlstm.summarize.data import (SINGLE_FILE_SEED, Pairs, check_columns, encode_extended_sources, encode_sources,
-                                     encode_targets, no_usable_example, pick_fields, tokenize, usable_pairs,
+                                     encode_targets, no_usable_example, pick_fields, summary_tokenizer, usable_pairs,
                                      usable_rows)
 from textlstm.vocab import VOCAB_FILE, Vocabulary
 
@@ -39,6 +42,7 @@ class EncodedPairs:
 
     Attributes:
         path: The cache entry holding them.
+        tokenizer: The tokenizer that cut the text (`summary_tokenizer`).
         vocab: The `Vocabulary` of the training pairs.
         arrays: {split: {name: read-only int32 2-D array}} for "train" and "valid"; names "source",
             "decoder_input", "labels" and, for a copying model, "source_extended". Rows are padded with 0 to
@@ -53,6 +57,7 @@ class EncodedPairs:
     """
 
     path: str
+    tokenizer: object
     vocab: Vocabulary
     arrays: dict
     fields: tuple
@@ -79,8 +84,9 @@ def encoded_pairs(config, log=None):
         UsageError: The data cannot be read, a column is missing, or a split has no usable row.
     """
     source = Source(config.data, shuffle_seed=SINGLE_FILE_SEED, streaming=config.hub_streaming)
-    settings = {name: getattr(config, name) for name in ("source_field", "target_field", "target_list", "max_vocab",
-                                                         "min_count", "max_source_len", "max_target_len", "copy")}
+    names = ("level", "source_field", "target_field", "target_list", "max_vocab", "min_count", "max_source_len",
+             "max_target_len", "copy") + (("subword_model", "seed") if config.level == "subword" else ())
+    settings = {name: getattr(config, name) for name in names}
 
     def fill(directory, scratch):
         _encode(source.splits(scratch), config, directory, scratch)
@@ -97,7 +103,8 @@ def _open(path):
     arrays = {split: {name: _array(os.path.join(path, f"{split}.{name}.ids"), meta["rows"][split], *widths)
                       for name, widths in meta["widths"][split].items()}
               for split in TRAINING_SPLITS}
-    return EncodedPairs(path=path, vocab=Vocabulary.load(os.path.join(path, VOCAB_FILE)), arrays=arrays,
+    return EncodedPairs(path=path, tokenizer=summary_tokenizer(meta["level"], path),
+                        vocab=Vocabulary.load(os.path.join(path, VOCAB_FILE)), arrays=arrays,
                         fields=tuple(meta["fields"]), lists=tuple(meta["lists"]), documents=meta["documents"],
                         skipped=meta["skipped"], label_tokens=meta["label_tokens"], lead_words=meta["lead_words"],
                         test=test)
@@ -112,14 +119,24 @@ def _encode(splits, config, directory, scratch):
     """Tokenizes the train and valid pairs, builds the vocabulary and writes each split's arrays into directory."""
     fields = pick_fields(column_names(splits["train"]), config.source_field, config.target_field)
     test = usable_pairs(splits["test"], fields, f"the test split of {config.data}")
-    tokenized, seen = {}, {"lists": set()}
     for split in TRAINING_SPLITS:
         check_columns(splits[split], fields, f"the {split} split of {config.data}")
-        tokenized[split] = _tokenize_split(splits[split], fields, config.target_list,
+    if config.level == "subword":
+        tokenizer = Subwords.train(_training_text(splits["train"], fields, config.target_list), config.max_vocab,
+                                   config.subword_model, config.seed)
+        tokenizer.save(os.path.join(directory, SUBWORD_MODEL_FILE))
+    else:
+        tokenizer = summary_tokenizer(config.level)
+    tokenized, seen = {}, {"lists": set()}
+    for split in TRAINING_SPLITS:
+        tokenized[split] = _tokenize_split(splits[split], fields, config.target_list, tokenizer,
                                            os.path.join(scratch, f"{split}-pairs.arrow"), seen, split)
-    vocab = Vocabulary.from_counts(count_tokens(tokenized["train"], ["source", "target"]), config.max_vocab,
-                                   config.min_count)
-    meta = {"fields": fields, "lists": [field for field in fields if field in seen["lists"]]}
+    if config.level == "subword":
+        vocab = tokenizer.vocabulary()
+    else:
+        vocab = Vocabulary.from_counts(count_tokens(tokenized["train"], ["source", "target"]), config.max_vocab,
+                                       config.min_count)
+    meta = {"level": config.level, "fields": fields, "lists": [field for field in fields if field in seen["lists"]]}
     for split in TRAINING_SPLITS:
         written = _write_arrays(tokenized[split], vocab, config, os.path.join(directory, split))
         if not written["documents"]:
@@ -134,7 +151,15 @@ def _encode(splits, config, directory, scratch):
             json.dump(value, file, ensure_ascii=False)
 
 
-def _tokenize_split(dataset, fields, target_list, path, seen, split):
+def _training_text(dataset, fields, target_list):
+    """The documents and summaries of a split's training pairs, one after the other, a batch of rows at a time."""
+    for batch in dataset.iter(batch_size=BATCH_ROWS):
+        sources, targets = usable_rows(batch[fields[0]], batch[fields[1]], fields).training_pairs(target_list)
+        yield from sources
+        yield from targets
+
+
+def _tokenize_split(dataset, fields, target_list, tokenizer, path, seen, split):
     """The training pairs of a split's usable rows as token lists, in Arrow files (`tokenize_split`).
 
     Columns: `source` and `target` (token lists); `first_words`, the words
@@ -160,7 +185,8 @@ def _tokenize_split(dataset, fields, target_list, path, seen, split):
         for references in pairs.references:
             document_pairs = 1 if target_list == "first" else len(references)
             first_words += [len(references[0].split())] + [0] * (document_pairs - 1)
-        return {"source": tokenize(sources), "target": tokenize(targets), "first_words": first_words}
+        return {"source": tokenizer.split(sources).to_pylist(), "target": tokenizer.split(targets).to_pylist(),
+                "first_words": first_words}
 
     tokens = datasets.List(datasets.Value("string"))
     features = datasets.Features({"source": tokens, "target": tokens, "first_words": datasets.Value("int64")})
