@@ -100,7 +100,7 @@ def test_a_second_evaluate_reads_the_cache_entry(finished_run, other_corpus, own
 
     with monkeypatch.context() as patched:
         patched.setattr("textlstm.lm.encoded.read_file", no_reading)
-        patched.setattr("textlstm.lm.encoded.tokenize_lines", no_reading)
+        patched.setattr("textlstm.lm.encoded.write_ids", no_reading)
         assert evaluate_run(finished_run, str(other_corpus), split="valid") == first
         # The directory's split and the same file alone are one text, so one entry.
         assert evaluate_run(finished_run, str(other_corpus / "valid.txt")) == first

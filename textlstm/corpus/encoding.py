@@ -1,10 +1,15 @@
-"""Text to tokens to ids over Arrow batches, for every task: tokenize a split once, count its tokens, look up their ids.
+"""Text to tokens to ids over Arrow batches, for every task: map a split's batches, count tokens, look up ids.
 
-A task tokenizes each split once with `tokenize_split` (`Dataset.map`
-into Arrow files on disk, in worker processes when the split is large and
-the tokenizer allows it), builds its vocabulary from `count_tokens` of the
-training split, and turns the token lists into ids with `token_ids`, a
-batch at a time from `file_batches`. Nothing holds a split in memory.
+A task runs its tokenizer over a split's batches with `map_batches`
+(`Dataset.map` into Arrow files on disk, in worker processes when the
+split is large and the tokenizer allows it), builds its vocabulary from
+`count_tokens` of the training split, and turns tokens into ids with
+`token_ids` / `ended_ids`, reading results back a batch at a time with
+`file_batches`. Nothing holds a split in memory.
+
+What a `map` gives back to this process is best small, a row per batch
+(counts, a batch's ids end to end): opening a large result of a row per
+line in this process touches every page of its offsets.
 """
 
 import collections
@@ -17,17 +22,17 @@ from textlstm.corpus.sources import workers
 BATCH_ROWS = 10_000  # rows per `map` batch
 
 
-def tokenize_split(dataset, tokenize_batch, features, path, parallel=True, batch_rows=None, arrow=True):
-    """Writes the tokens of a split's rows to Arrow files through `Dataset.map`.
+def map_batches(dataset, function, features, path, parallel=True, batch_rows=None, arrow=True):
+    """`Dataset.map` of function over the dataset's batches, into Arrow files at path.
 
     Args:
-        dataset: A `datasets.Dataset`.
-        tokenize_batch: A batch of up to batch_rows rows -> the columns of
+        dataset: A `datasets.Dataset`, or None for none.
+        function: A batch of up to batch_rows rows -> the columns of
             features (a table or a dict), for any number of rows.
-        features: The `datasets.Features` of what tokenize_batch returns.
+        features: The `datasets.Features` of what function returns.
         path: Where the Arrow file goes (with worker processes, one file
             each, named from it).
-        parallel: Whether tokenize_batch may run in worker processes
+        parallel: Whether function may run in worker processes
             (TensorFlow, for one, does not survive their fork).
         batch_rows: Rows per batch; None for `BATCH_ROWS`.
         arrow: Batches are `pyarrow.Table`s (fast); otherwise dicts of
@@ -35,45 +40,58 @@ def tokenize_split(dataset, tokenize_batch, features, path, parallel=True, batch
             whose rows hold strings and lists, for one, is stored as JSON text).
 
     Returns:
-        The paths of the Arrow stream files, in row order (none for an empty dataset).
+        The resulting `datasets.Dataset`, or None for an empty dataset.
     """
-    if not len(dataset):
-        return []
-    mapped = dataset.with_format("arrow" if arrow else None).map(
-        tokenize_batch, batched=True, batch_size=batch_rows or BATCH_ROWS, remove_columns=dataset.column_names,
+    if dataset is None or not len(dataset):
+        return None
+    return dataset.with_format("arrow" if arrow else None).map(
+        function, batched=True, batch_size=batch_rows or BATCH_ROWS, remove_columns=dataset.column_names,
         features=features, num_proc=workers(dataset) if parallel else None, cache_file_name=path,
-        new_fingerprint=f"tokenize-{hashlib.sha256(path.encode()).hexdigest()[:16]}-{dataset._fingerprint}")
-    return [cache_file["filename"] for cache_file in mapped.cache_files]
+        new_fingerprint=f"map-{hashlib.sha256(path.encode()).hexdigest()[:16]}-{dataset._fingerprint}")
 
 
-def file_batches(paths):
-    """The record batches of Arrow stream files, in order, read with plain reads.
+def file_batches(dataset):
+    """The record batches of a `map_batches` result (None: none), in order, read from its files with plain reads.
 
     Memory-mapped pages, once read, count in the process's resident memory
     until the kernel needs them back; plain reads of one batch at a time do
-    not, so a split of any size is read in a bounded space.
+    not, so a result of any size is read in a bounded space.
     """
     import pyarrow
 
-    for path in paths:
-        with pyarrow.OSFile(path) as source:
+    for cache_file in dataset.cache_files if dataset is not None else []:
+        with pyarrow.OSFile(cache_file["filename"]) as source:
             yield from pyarrow.ipc.open_stream(source)
 
 
-def count_tokens(paths, columns):
-    """How often each token occurs in the list columns of the Arrow files at paths.
+def count_tokens(dataset, batch_tokens, path, parallel=True, arrow=True):
+    """How often each token occurs in a dataset, counted by `map_batches`.
+
+    Each batch gives back one row per distinct token, its (token, count),
+    so only these rows come back to this process.
+
+    Args:
+        dataset: A `datasets.Dataset`.
+        batch_tokens: A batch -> an Arrow array of its tokens, end to end.
+        path: Where the counts' Arrow file goes.
+        parallel, arrow: As for `map_batches`.
 
     Returns:
         A `collections.Counter`.
     """
+    import datasets
+    import pyarrow
     import pyarrow.compute
 
+    def count_batch(batch):
+        counts = pyarrow.compute.value_counts(batch_tokens(batch))
+        return pyarrow.table({"token": counts.field("values"), "count": counts.field("counts")})
+
+    features = datasets.Features({"token": datasets.Value("string"), "count": datasets.Value("int64")})
     totals = collections.Counter()
-    for batch in file_batches(paths):
-        for column in columns:
-            counts = pyarrow.compute.value_counts(pyarrow.compute.list_flatten(batch.column(column)))
-            for token, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
-                totals[token] += count
+    for batch in file_batches(map_batches(dataset, count_batch, features, path, parallel, arrow=arrow)):
+        for token, count in zip(batch.column("token").to_pylist(), batch.column("count").to_pylist()):
+            totals[token] += count
     return totals
 
 

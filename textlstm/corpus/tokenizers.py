@@ -49,7 +49,8 @@ class Words:
         import pyarrow
         import pyarrow.compute
 
-        return pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(_arrow(texts)))
+        words = pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(_arrow(texts)))
+        return words.combine_chunks() if isinstance(words, pyarrow.ChunkedArray) else words
 
     def join(self, tokens):
         return " ".join(tokens)

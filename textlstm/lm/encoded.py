@@ -1,12 +1,11 @@
 """A language-model corpus encoded once into token ids on disk, read back memory-mapped.
 
 Through the encoding layer (`textlstm.corpus`): the splits' text column,
-without blank lines, is tokenized once into Arrow files (words, characters,
-or the pieces of a subword model learnt from the training split first);
-the vocabulary is built from the training tokens' counts (a subword
-model's pieces are its vocabulary); and each split's ids are written end to
-end into one int32 file (`train.ids`, ...), each line's ids followed by
-`<eos>`. The entry also holds the subword model (`tokenizer.model`) and,
+without blank lines, is cut into tokens (words, characters, or the pieces
+of a subword model learnt from the training split first); the vocabulary
+is built from the training tokens' counts (a subword model's pieces are
+its vocabulary); and each split's ids are written end to end into one
+int32 file (`train.ids`, ...), each line's ids followed by `<eos>`. The entry also holds the subword model (`tokenizer.model`) and,
 in `meta.json`, each split's characters and `<unk>` tokens, for bits per
 character. It is cached under a key of the data's content and the
 tokenization settings, so a second run on the same data reads the ids
@@ -20,8 +19,8 @@ import os
 
 import numpy as np
 
-from textlstm.corpus import SPLITS, Source, cached_entry, count_tokens, entry_key, file_batches, tokenize_split
-from textlstm.corpus.encoding import ended_ids
+from textlstm.corpus import SPLITS, Source, cached_entry, count_tokens, entry_key, file_batches
+from textlstm.corpus.encoding import ended_ids, map_batches
 from textlstm.corpus.sources import file_fingerprint, find_split_files, read_file
 from textlstm.corpus.tokenizers import SUBWORD_MODEL_FILE, Subwords, load_tokenizer, tokenizer_identity
 from textlstm.errors import UsageError
@@ -107,32 +106,28 @@ def _ids(path):
 
 
 def _encode_corpus(splits, data, settings, directory, scratch):
-    """Tokenizes every split, builds the vocabulary from the training tokens and writes the ids into directory."""
+    """Builds the vocabulary from the training split and writes every split's ids into directory."""
     level = settings["level"]
     if level == "subword":
         tokenizer = Subwords.train(_lines(splits["train"]), settings["max_vocab"], settings["subword_model"],
                                    settings["seed"])
         tokenizer.save(os.path.join(directory, SUBWORD_MODEL_FILE))
-    else:
-        tokenizer = load_tokenizer(level)
-    tokens = {split: tokenize_lines(splits[split], tokenizer, os.path.join(scratch, split)) for split in SPLITS}
-    if level == "subword":
         vocab = tokenizer.vocabulary()
     else:
-        vocab = Vocabulary.from_counts(count_tokens(tokens["train"], ["tokens"]), settings["max_vocab"],
-                                       settings["min_count"])
+        tokenizer = load_tokenizer(level)
+        counts = count_tokens(splits["train"], lambda batch: tokenizer.split(batch["text"]).flatten(),
+                              os.path.join(scratch, "train-counts.arrow"), tokenizer.parallel)
+        vocab = Vocabulary.from_counts(counts, settings["max_vocab"], settings["min_count"])
     meta = {"level": level, "characters": {}, "unknown": {}}
     for split in SPLITS:
-        written = write_ids(tokens[split], vocab, os.path.join(directory, f"{split}.ids"))
+        written = write_ids(splits[split], tokenizer, vocab, os.path.join(directory, f"{split}.ids"),
+                            os.path.join(scratch, split))
         if not written["ids"]:
             raise UsageError(f"the {split} split of {data} has no text")
         meta["characters"][split], meta["unknown"][split] = written["characters"], written["unknown"]
     vocab.save(os.path.join(directory, VOCAB_FILE))
-    head = []
-    for batch in file_batches(tokens["test"]):
-        head += [line + [EOS] for line in batch.column("tokens").to_pylist()[: TEST_HEAD_LINES - len(head)]]
-        if len(head) == TEST_HEAD_LINES:
-            break
+    head = splits["test"].select(range(min(TEST_HEAD_LINES, len(splits["test"]))))["text"]
+    head = [tokens + [EOS] for tokens in tokenizer.split(list(head)).to_pylist()]
     for name, value in ((TEST_HEAD_FILE, head), (META_FILE, meta)):
         with open(os.path.join(directory, name), "w", encoding="utf-8") as file:
             json.dump(value, file, ensure_ascii=False)
@@ -144,38 +139,37 @@ def _lines(dataset):
         yield from batch["text"].to_pylist()
 
 
-def tokenize_lines(dataset, tokenizer, path):
-    """Tokenizes the `text` column of dataset into Arrow files (`tokenize_split`).
+def write_ids(dataset, tokenizer, vocab, path, scratch):
+    """Writes the ids of the dataset's `text` lines end to end, each followed by `<eos>`, to path as raw int32.
 
-    Each line gives a row: its `tokens` and its length in `characters`.
-    """
-    import datasets
-    import pyarrow
-    import pyarrow.compute
-
-    def tokenize_batch(batch):
-        return pyarrow.table({"tokens": tokenizer.split(batch["text"]),
-                              "characters": pyarrow.compute.utf8_length(batch["text"])})
-
-    features = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
-                                  "characters": datasets.Value("int32")})
-    return tokenize_split(dataset, tokenize_batch, features, f"{path}-tokens.arrow", parallel=tokenizer.parallel)
-
-
-def write_ids(token_files, vocab, path):
-    """Writes the ids of the token rows in token_files end to end, each row followed by `<eos>`, as raw int32.
+    The ids are looked up by `map_batches` (in workers when the split is
+    large), one row of ids per batch of lines, then written in order.
 
     Returns:
         {"ids": ids written, "characters": characters of the lines, one more for each line's end,
         "unknown": ids that are `<unk>`}.
     """
+    import datasets
+    import pyarrow
+    import pyarrow.compute
+
+    def encode_batch(batch):
+        # One row per batch: an Arrow table goes to the file as it is (a dict of NumPy arrays would be
+        # inspected object by object, which also starts TensorFlow's runtime).
+        ids = ended_ids(tokenizer.split(batch["text"]), vocab, vocab.eos_id)
+        characters = pyarrow.compute.sum(pyarrow.compute.utf8_length(batch["text"])).as_py() + batch.num_rows
+        return pyarrow.table({"ids": pyarrow.ListArray.from_arrays([0, len(ids)], ids),
+                              "characters": [characters]})
+
+    features = datasets.Features({"ids": datasets.List(datasets.Value("int32")), "characters": datasets.Value("int64")})
+    encoded = map_batches(dataset, encode_batch, features, f"{scratch}-ids.arrow", tokenizer.parallel)
     written = {"ids": 0, "characters": 0, "unknown": 0}
     with open(path, "wb") as file:
-        for batch in file_batches(token_files):
-            ids = ended_ids(batch.column("tokens"), vocab, vocab.eos_id)
-            file.write(ids.tobytes())
+        for batch in file_batches(encoded):
+            ids = pyarrow.compute.list_flatten(batch.column("ids")).to_numpy()
+            file.write(ids.astype(np.int32, copy=False).tobytes())
             written["ids"] += len(ids)
-            written["characters"] += int(np.sum(batch.column("characters").to_numpy(), dtype=np.int64)) + len(batch)
+            written["characters"] += int(pyarrow.compute.sum(batch.column("characters")).as_py() or 0)
             written["unknown"] += int(np.count_nonzero(ids == vocab.unk_id))
     return written
 
@@ -234,8 +228,8 @@ def encoded_text(data, split, vocab, tokenizer, log=None):
 
     def fill(directory, scratch):
         text = dataset if dataset is not None else text_only(read_file(file, lines=True), name)
-        written = write_ids(tokenize_lines(text, tokenizer, os.path.join(scratch, "text")), vocab,
-                            os.path.join(directory, TEXT_IDS_FILE))
+        written = write_ids(text, tokenizer, vocab, os.path.join(directory, TEXT_IDS_FILE),
+                            os.path.join(scratch, "text"))
         with open(os.path.join(directory, META_FILE), "w", encoding="utf-8") as file_:
             json.dump(written, file_)
 

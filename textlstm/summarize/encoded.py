@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from textlstm.corpus import Source, cached_entry, column_names, count_tokens, entry_key, file_batches, tokenize_split
+from textlstm.corpus import Source, cached_entry, column_names, count_tokens, entry_key, file_batches, map_batches
 from textlstm.corpus.tokenizers import SUBWORD_MODEL_FILE, Subwords
 from textlstm.summarize.data import (SINGLE_FILE_SEED, Pairs, check_columns, encode_extended_sources, encode_sources,
                                      encode_targets, no_usable_example, pick_fields, summary_tokenizer, usable_pairs,
@@ -134,8 +134,8 @@ def _encode(splits, config, directory, scratch):
     if config.level == "subword":
         vocab = tokenizer.vocabulary()
     else:
-        vocab = Vocabulary.from_counts(count_tokens(tokenized["train"], ["source", "target"]), config.max_vocab,
-                                       config.min_count)
+        counts = count_tokens(tokenized["train"], _pair_tokens, os.path.join(scratch, "train-counts.arrow"))
+        vocab = Vocabulary.from_counts(counts, config.max_vocab, config.min_count)
     meta = {"level": config.level, "fields": fields, "lists": [field for field in fields if field in seen["lists"]]}
     for split in TRAINING_SPLITS:
         written = _write_arrays(tokenized[split], vocab, config, os.path.join(directory, split))
@@ -151,6 +151,15 @@ def _encode(splits, config, directory, scratch):
             json.dump(value, file, ensure_ascii=False)
 
 
+def _pair_tokens(batch):
+    """The source and target tokens of a batch of tokenized pairs, end to end (`count_tokens`)."""
+    import pyarrow
+    import pyarrow.compute
+
+    return pyarrow.chunked_array([*pyarrow.compute.list_flatten(batch["source"]).chunks,
+                                  *pyarrow.compute.list_flatten(batch["target"]).chunks], pyarrow.string())
+
+
 def _training_text(dataset, fields, target_list):
     """The documents and summaries of a split's training pairs, one after the other, a batch of rows at a time."""
     for batch in dataset.iter(batch_size=BATCH_ROWS):
@@ -160,7 +169,7 @@ def _training_text(dataset, fields, target_list):
 
 
 def _tokenize_split(dataset, fields, target_list, tokenizer, path, seen, split):
-    """The training pairs of a split's usable rows as token lists, in Arrow files (`tokenize_split`).
+    """The training pairs of a split's usable rows as token lists, in Arrow files (`map_batches`).
 
     Columns: `source` and `target` (token lists); `first_words`, the words
     of the document's first summary on the document's first pair, 0 on the
@@ -170,7 +179,7 @@ def _tokenize_split(dataset, fields, target_list, tokenizer, path, seen, split):
     that held lists (`lists`) and the rows read (`seen[split]`).
 
     Returns:
-        The paths of the Arrow stream files, in order.
+        The `datasets.Dataset` of the pairs.
     """
     import datasets
 
@@ -190,8 +199,7 @@ def _tokenize_split(dataset, fields, target_list, tokenizer, path, seen, split):
 
     tokens = datasets.List(datasets.Value("string"))
     features = datasets.Features({"source": tokens, "target": tokens, "first_words": datasets.Value("int64")})
-    return tokenize_split(dataset, tokenize_batch, features, path, parallel=False, batch_rows=BATCH_ROWS,
-                          arrow=False)
+    return map_batches(dataset, tokenize_batch, features, path, parallel=False, batch_rows=BATCH_ROWS, arrow=False)
 
 
 def _write_arrays(tokenized, vocab, config, prefix):
