@@ -43,6 +43,7 @@ class EncodedCorpus:
         vocab: The `Vocabulary` of the training split.
         ids: {split: read-only int32 `np.memmap`}, the split's lines end to end, each ending in `<eos>`.
         characters: {split: characters of its lines, one more per line for its end}.
+        lines: {split: its lines (and `<eos>` ids)}.
         unknown: {split: ids that are `<unk>`}.
         test_head: The first test lines as token lists (raw tokens, `<eos>` last), for samples.
     """
@@ -52,6 +53,7 @@ class EncodedCorpus:
     vocab: Vocabulary
     ids: dict
     characters: dict
+    lines: dict
     unknown: dict
     test_head: list
 
@@ -98,7 +100,8 @@ def open_entry(path):
     return EncodedCorpus(path=path, tokenizer=load_tokenizer(meta["level"], path),
                          vocab=Vocabulary.load(os.path.join(path, VOCAB_FILE)),
                          ids={split: _ids(os.path.join(path, f"{split}.ids")) for split in SPLITS},
-                         characters=meta["characters"], unknown=meta["unknown"], test_head=test_head)
+                         characters=meta["characters"], lines=meta["lines"], unknown=meta["unknown"],
+                         test_head=test_head)
 
 
 def _ids(path):
@@ -118,13 +121,14 @@ def _encode_corpus(splits, data, settings, directory, scratch):
         counts = count_tokens(splits["train"], lambda batch: tokenizer.split(batch["text"]).flatten(),
                               os.path.join(scratch, "train-counts.arrow"), tokenizer.parallel)
         vocab = Vocabulary.from_counts(counts, settings["max_vocab"], settings["min_count"])
-    meta = {"level": level, "characters": {}, "unknown": {}}
+    meta = {"level": level, "characters": {}, "lines": {}, "unknown": {}}
     for split in SPLITS:
         written = write_ids(splits[split], tokenizer, vocab, os.path.join(directory, f"{split}.ids"),
                             os.path.join(scratch, split))
         if not written["ids"]:
             raise UsageError(f"the {split} split of {data} has no text")
-        meta["characters"][split], meta["unknown"][split] = written["characters"], written["unknown"]
+        for name in ("characters", "lines", "unknown"):
+            meta[name][split] = written[name]
     vocab.save(os.path.join(directory, VOCAB_FILE))
     head = splits["test"].select(range(min(TEST_HEAD_LINES, len(splits["test"]))))["text"]
     head = [tokens + [EOS] for tokens in tokenizer.split(list(head)).to_pylist()]
@@ -147,7 +151,7 @@ def write_ids(dataset, tokenizer, vocab, path, scratch):
 
     Returns:
         {"ids": ids written, "characters": characters of the lines, one more for each line's end,
-        "unknown": ids that are `<unk>`}.
+        "lines": lines, "unknown": ids that are `<unk>`}.
     """
     import datasets
     import pyarrow
@@ -163,13 +167,14 @@ def write_ids(dataset, tokenizer, vocab, path, scratch):
 
     features = datasets.Features({"ids": datasets.List(datasets.Value("int32")), "characters": datasets.Value("int64")})
     encoded = map_batches(dataset, encode_batch, features, f"{scratch}-ids.arrow", tokenizer.parallel)
-    written = {"ids": 0, "characters": 0, "unknown": 0}
+    written = {"ids": 0, "characters": 0, "lines": 0, "unknown": 0}
     with open(path, "wb") as file:
         for batch in file_batches(encoded):
             ids = pyarrow.compute.list_flatten(batch.column("ids")).to_numpy()
             file.write(ids.astype(np.int32, copy=False).tobytes())
             written["ids"] += len(ids)
             written["characters"] += int(pyarrow.compute.sum(batch.column("characters")).as_py() or 0)
+            written["lines"] += int(np.count_nonzero(ids == vocab.eos_id))
             written["unknown"] += int(np.count_nonzero(ids == vocab.unk_id))
     return written
 

@@ -1,4 +1,6 @@
-"""Perplexity as a Keras metric: exp of the mean cross-entropy over real tokens."""
+"""Perplexity as a Keras metric (exp of the mean cross-entropy over real tokens), and bits per character."""
+
+import math
 
 import keras
 from keras import ops
@@ -63,3 +65,22 @@ def evaluate_perplexity(model, batches):
     """
     results = model.evaluate(batches, callbacks=[ResetStates()], verbose=0, return_dict=True)
     return float(results["perplexity"])
+
+
+def bits_per_character(perplexity, targets, characters):
+    """The summed negative log2-likelihood of a text's targets divided by the text's characters.
+
+    Perplexity per token depends on what a token is; bits per character does
+    not, so it compares word, character and subword models on one text.
+
+    Args:
+        perplexity: exp of the mean cross-entropy (nats) over the targets.
+        targets: Tokens scored (each line's `<eos>` included).
+        characters: Characters of the text, one more per line for its end.
+
+    Example:
+
+    >>> bits_per_character(perplexity=4.0, targets=3, characters=12)  # 2 bits a token
+    0.5
+    """
+    return math.log2(perplexity) * targets / characters

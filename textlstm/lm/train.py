@@ -11,7 +11,7 @@ from textlstm.lm.encoded import encoded_corpus
 from textlstm.lm.export import export_language_model
 from textlstm.lm.inference import generate_text
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
-from textlstm.lm.perplexity import evaluate_perplexity
+from textlstm.lm.perplexity import bits_per_character, evaluate_perplexity
 from textlstm.run import export_path, load_run
 
 
@@ -28,6 +28,34 @@ def check_split_lengths(ids, config):
             raise UsageError(f"the {split} split has {len(split_ids)} tokens; it needs at least 2")
 
 
+# Word level warns when the words average more characters than this (Chinese, Japanese, unspaced text)...
+LONG_WORD_CHARACTERS = 15
+# ... or when more than this share of the validation tokens are <unk> (an inflected language, a small vocabulary).
+UNKNOWN_SHARE = 1 / 3
+
+
+def text_warnings(corpus):
+    """Warnings about a word-level corpus that white space cuts badly, each one line naming its figure.
+
+    Returns:
+        A list of strings (empty for other levels, and for text that words suit).
+    """
+    if corpus.tokenizer.level != "word":
+        return []
+    warnings = []
+    words = len(corpus.ids["train"]) - corpus.lines["train"]
+    length = (corpus.characters["train"] - corpus.lines["train"]) / max(words, 1)
+    if length > LONG_WORD_CHARACTERS:
+        warnings.append(f"the training text's white-space-separated words average {length:.1f} characters: text "
+                        "without spaces between words (Chinese, Japanese) reads better with --level char or "
+                        "--level subword")
+    share = corpus.unknown["valid"] / len(corpus.ids["valid"])
+    if share > UNKNOWN_SHARE:
+        warnings.append(f"{share:.0%} of the validation tokens are <unk> at word level: --level subword (or "
+                        "--level char) reads every word")
+    return warnings
+
+
 def prepare(config, log=print):
     """Encodes the corpus into token ids on disk (or finds it cached) and reads every split's windows from them.
 
@@ -38,6 +66,9 @@ def prepare(config, log=print):
     corpus = encoded_corpus(config.data, config.level, config.max_vocab, config.min_count, config.hub_streaming,
                             log, config.subword_model, config.seed)
     log(f"encoded corpus: {corpus.path}")
+    warnings = text_warnings(corpus)
+    for warning in warnings:
+        log(f"warning: {warning}")
     check_split_lengths(corpus.ids, config)
     totals = {split: num_windows(len(ids), config.batch_size, config.bptt) for split, ids in corpus.ids.items()}
     steps = epoch_steps(totals, config.steps_per_epoch)
@@ -54,7 +85,8 @@ def prepare(config, log=print):
     train_tokens = sum(count * real_targets(len(corpus.ids["train"]), config.batch_size, config.bptt, windows)
                        for count, windows in ((passes, totals["train"]), (1, rest)))
     return training.TaskData(vocab=corpus.vocab, batches=batches, steps=steps, train_tokens=train_tokens,
-                             splits={"test_lines": corpus.test_head, "corpus": corpus}, tokenizer=corpus.tokenizer)
+                             splits={"test_lines": corpus.test_head, "corpus": corpus, "warnings": warnings},
+                             tokenizer=corpus.tokenizer)
 
 
 def build_model(config, data):
@@ -100,20 +132,27 @@ def task_callbacks(config):
 
 
 def finish(model, config, data, run):
-    """Perplexity of the best model on the valid and test splits, the export, and a few generated samples."""
-    metrics = {"valid_perplexity": evaluate_perplexity(model, data.batches("valid")),
-               "test_perplexity": evaluate_perplexity(model, data.batches("test")),
-               "vocab_size": len(data.vocab)}
+    """Perplexity and bits per character of the best model on the valid and test splits, the export, samples."""
+    corpus = data.splits["corpus"]
+    metrics = {"vocab_size": len(data.vocab)}
+    for split in ("valid", "test"):
+        perplexity = evaluate_perplexity(model, data.batches(split))
+        metrics[f"{split}_perplexity"] = perplexity
+        metrics[f"{split}_bits_per_character"] = bits_per_character(perplexity, len(corpus.ids[split]) - 1,
+                                                                    corpus.characters[split])
+        metrics[f"{split}_unknown_share"] = corpus.unknown[split] / len(corpus.ids[split])
+    if data.splits["warnings"]:
+        metrics["warnings"] = data.splits["warnings"]
     export_language_model(model, data.vocab, config, export_path(config))
-    metrics["samples"] = _samples(load_run(run.path), data.splits["test_lines"])
+    metrics["samples"] = _samples(load_run(run.path), data.splits["test_lines"], data.tokenizer)
     return metrics
 
 
-def _samples(run, test_lines):
-    """Generates a continuation of the first words of a few test lines, as a glimpse of what was learned."""
-    separator, length = (" ", 2) if run.config.level == "word" else ("", 8)
+def _samples(run, test_lines, tokenizer):
+    """Generates a continuation of the first tokens of a few test lines, as a glimpse of what was learned."""
+    length = {"word": 2, "char": 8, "subword": 3}[tokenizer.level]
     starts = [line[:-1][:length] for line in test_lines]  # line[:-1] drops the <eos>
-    prompts = [separator.join(start) for start in starts if any(token in run.vocab.ids for token in start)][:3]
+    prompts = [tokenizer.join(start) for start in starts if any(token in run.vocab.ids for token in start)][:3]
     if not prompts:
         return []
     texts = generate_text(run, prompts, words=20, temperature=0.8, top_k=40, seed=run.config.seed)
