@@ -1,6 +1,7 @@
 import pytest
 
 from textlstm.seq2seq import lead, mean_length, rouge
+from textlstm.seq2seq.rouge import rouge_unit
 
 
 def test_identical_summaries_score_100():
@@ -37,7 +38,7 @@ def test_mismatched_lengths_are_named():
 
 def test_lead_takes_the_first_words():
     assert lead(["hi anna , the meeting moved", "ok"], 3) == ["hi anna ,", "ok"]
-    with pytest.raises(ValueError, match="num_words=0"):
+    with pytest.raises(ValueError, match="length=0"):
         lead(["a"], 0)
 
 
@@ -62,3 +63,15 @@ def test_several_references_score_the_best_match_per_rouge_type():
     scores = rouge([["a dog ran home", "the cat sat"]], ["the cat sat"])
     assert scores == {"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0}
     assert rouge([["the cat sat"]], ["the cat ran"]) == rouge(["the cat sat"], ["the cat ran"])
+
+
+def test_text_without_latin_letters_is_scored_on_characters():
+    references = ["春风又绿江南岸", "明月何时照我还"]
+    predictions = ["春风绿江南", "明月照我还"]
+    assert rouge_unit(references) == "characters" and rouge_unit(["the cat sat"]) == "words"
+    assert rouge(references, predictions) == {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}  # rouge-score sees nothing
+    scores = rouge(references, predictions, unit="characters")
+    # 春风绿江南 against 春风又绿江南岸: 5 of 5 and 5 of 7 unigrams, F1 5/6; bigrams 春风 绿江 江南: 3/4, 3/6.
+    assert scores["rouge1"] == pytest.approx(100 * (5 / 6 + 5 / 6) / 2)
+    assert scores["rouge2"] == pytest.approx(100 * 2 * (3 / 4) * (3 / 6) / (3 / 4 + 3 / 6))
+    assert lead(["春风 又绿江南岸"], mean_length(references, "characters"), "characters") == ["春风 又绿江南岸"]
