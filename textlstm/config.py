@@ -83,7 +83,8 @@ class TrainConfig:
     seed: int = option(1, "random seed for initialization, dropout and the order of the examples", minimum=0,
                        maximum=2**32 - 1)
     export: str = option("", "SavedModel directory; empty means saved_model/ in the run directory")
-    overwrite: bool = option(False, "replace the run in --out (only ever a textlstm run) instead of refusing")
+    overwrite: bool = option(False, "replace a finished run, or one with other settings, in --out (only ever a "
+                             "textlstm run) instead of refusing; an unfinished run with the same settings continues")
 
     # The global norm used when neither clipping flag is given; a task sets its own.
     default_global_clipnorm = 1.0
