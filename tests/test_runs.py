@@ -22,7 +22,7 @@ from textlstm.files import write_json
 from textlstm.__main__ import main as use_main
 from textlstm.lm.config import LMConfig
 from textlstm.lm.train import train_language_model
-from textlstm.run import RunDirectory, separate_export
+from textlstm.run import RunDirectory, recorded_settings, separate_export
 
 
 def strict_json(path):
@@ -227,6 +227,7 @@ def test_the_run_directory_own_saved_model_may_be_given_as_export(tmp_path):
     config = LMConfig(out=str(out), export=str(out / "saved_model" / "."))
     RunDirectory(str(out)).check(config)  # no error
     assert separate_export(config) is None  # the run's own lock covers it
+    assert recorded_settings(config, "lm")["export"] == ""  # found wherever the run directory moves
 
 
 @pytest.mark.parametrize("key, value, message", [

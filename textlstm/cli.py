@@ -230,7 +230,7 @@ def build_parser(prog="textlstm"):
 
 
 def run_handler(args):
-    """Runs args.handler; returns the exit status, turning the project's errors into one line on stderr."""
+    """Runs args.handler; returns the exit status, turning the project's errors and Ctrl-C into one line on stderr."""
     try:
         status = args.handler(args)
         return status if isinstance(status, int) else 0

@@ -83,8 +83,12 @@ def normalised_path(path):
 
 
 def recorded_settings(config, task):
-    """What config.json holds for a run of task with config: every field, paths absolute, and the task."""
-    values = {"task": task, **dataclasses.asdict(config)}
+    """What config.json holds for a run of task with config: every field, paths absolute, and the task.
+
+    An --export that is the run directory's own saved_model/ is recorded as
+    "" (the default), so that the run finds it wherever the directory moves.
+    """
+    values = {"task": task, **dataclasses.asdict(config), "export": separate_export(config) or ""}
     return {key: normalised_path(value) if key in PATH_KEYS else value for key, value in values.items()}
 
 
