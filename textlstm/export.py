@@ -47,6 +47,7 @@ def write_saved_model(path, save):
     os.makedirs(parent, exist_ok=True)
     remove_stale_partials(parent, f".{name}.partial-", PARTIAL_MARKER)
     temporary = os.path.join(parent, f".{name}.partial-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)  # left by an earlier attempt of this process
     try:
         os.makedirs(temporary)
         with open(os.path.join(temporary, PARTIAL_MARKER), "w", encoding="utf-8") as file:
