@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,8 +19,10 @@ from textlstm import export as export_module
 from textlstm.callbacks import StopOnNonFinite
 from textlstm.errors import TrainingDiverged
 from textlstm.files import write_json
+from textlstm.__main__ import main as use_main
 from textlstm.lm.config import LMConfig
 from textlstm.lm.train import train_language_model
+from textlstm.run import RunDirectory, recorded_settings, separate_export
 
 
 def strict_json(path):
@@ -203,3 +206,69 @@ def test_a_run_interrupted_during_export_finishes_without_training_again(corpus,
     names = os.listdir(tmp_path / "run")
     assert not [name for name in names if "partial" in name or ".tmp-" in name or ".old-" in name], names
     assert "checkpoints" not in names and "saved_model" in names
+
+
+@pytest.mark.parametrize("out, export", [
+    ("run", "run"),
+    ("run", "run/model"),
+    ("run", "run/saved_model/../logs"),
+    ("exports/run", "exports"),  # replacing the export would delete the run
+])
+def test_an_export_in_or_around_the_run_directory_is_refused_before_anything_is_written(corpus, tmp_path, capsys,
+                                                                                         out, export):
+    assert train.main(tiny_flags(corpus, tmp_path / out, "--export", str(tmp_path / export))) == 2
+    message = capsys.readouterr().err
+    assert message.startswith("error: export ") and "Traceback" not in message and len(message.splitlines()) == 1
+    assert sorted(os.listdir(tmp_path)) == ["corpus"]
+
+
+def test_the_run_directory_own_saved_model_may_be_given_as_export(tmp_path):
+    out = tmp_path / "run"
+    config = LMConfig(out=str(out), export=str(out / "saved_model" / "."))
+    RunDirectory(str(out)).check(config)  # no error
+    assert separate_export(config) is None  # the run's own lock covers it
+    assert recorded_settings(config, "lm")["export"] == ""  # found wherever the run directory moves
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("units", "abc", "units must be an integer. Received: units='abc'"),
+    ("max_vocab", 1.5, "max_vocab must be an integer. Received: max_vocab=1.5"),
+    ("copy", "yes", "copy must be true or false. Received: copy='yes'"),
+    ("dropout", 2, "dropout must be in [0, 1). Received: dropout=2"),
+    ("attention", "dot", "attention must be one of luong, bahdanau. Received: attention='dot'"),
+])
+def test_a_bad_value_in_config_json_is_named_by_every_verb(finished_summarize_run, tmp_path, capsys, key, value,
+                                                          message):
+    data, out, _ = finished_summarize_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, key: value}))
+    for verb in (["evaluate", "--data", str(data)], ["inspect", "--text", "hello there", "--out",
+                                                     str(tmp_path / "report.html")], ["summarize", "-"]):
+        assert use_main([verb[0], "--model", str(copy), *verb[1:]]) == 2, verb
+        assert_one_line_error(capsys, f"{copy / 'config.json'} holds a bad setting: {message}")
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_a_checkpoint_built_in_memory_restores_what_save_weights_restores(tmp_path):
+    def model():
+        built = keras.Sequential([keras.Input((5, 3)), textlstm.LSTM(4), keras.layers.Dense(2)])
+        built.compile(optimizer="adam", loss="mse")
+        built.optimizer.build(built.trainable_variables)
+        return built
+
+    trained = model()
+    trained.fit(np.ones((8, 5, 3)), np.ones((8, 2)), verbose=0)
+    run = RunDirectory(str(tmp_path / "run"))
+    run.save_checkpoint(trained, 1)
+    trained.save_weights(tmp_path / "keras.weights.h5")
+    ours, theirs = model(), model()
+    ours.load_weights(run.checkpoint_path(1))
+    theirs.load_weights(tmp_path / "keras.weights.h5")
+    for expected, restored, reference in zip(trained.weights + trained.optimizer.variables,
+                                             ours.weights + ours.optimizer.variables,
+                                             theirs.weights + theirs.optimizer.variables):
+        np.testing.assert_array_equal(restored.numpy(), expected.numpy())
+        np.testing.assert_array_equal(restored.numpy(), reference.numpy())
+    assert int(ours.optimizer.iterations.numpy()) == 1

@@ -8,7 +8,7 @@ import keras
 
 from textlstm.errors import TrainingDiverged
 from textlstm.files import write_json
-from textlstm.run import CHECKPOINT_DIR, METRICS_FILE
+from textlstm.run import CHECKPOINT_DIR, METRICS_FILE, best_epoch, checkpoint_name
 
 
 def run_callbacks(run, monitor, monitors, history, train_tokens, hint):
@@ -72,25 +72,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
         record.update({key: float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
         record.update({"train_seconds": round(train_seconds, 3), "epoch_seconds": round(end - self.epoch_start, 3),
                        "tokens_per_second": round(self.tokens_per_epoch / max(train_seconds, 1e-9), 1)})
-        path = self.run.checkpoint_path(epoch + 1)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path[: -len('.weights.h5')]}.tmp-{os.getpid()}.weights.h5"
-        self.model.save_weights(temporary)
-        os.replace(temporary, path)
+        self.run.save_checkpoint(self.model, epoch + 1)
 
         metrics = self.run.metrics()
         epochs = metrics["epochs"][:epoch] + [record]
-        scores = [(value, index) for index, value in enumerate(e.get(self.monitor) for e in epochs)
-                  if isinstance(value, float) and math.isfinite(value)]
-        best = min(scores)[1] + 1 if scores else epoch + 1
-        keep = {f"epoch-{epoch + 1}.weights.h5", f"epoch-{best}.weights.h5"}
-        relative = os.path.join(CHECKPOINT_DIR, "epoch-{}.weights.h5")
-        metrics.update(epochs=epochs, checkpoint=relative.format(epoch + 1), best_checkpoint=relative.format(best),
+        best = (best_epoch(epochs, self.monitor) or record)["epoch"]
+        metrics.update(epochs=epochs, checkpoint=checkpoint_name(epoch + 1), best_checkpoint=checkpoint_name(best),
                        stop=bool(self.model.stop_training))
         write_json(self.run.file(METRICS_FILE), metrics)
-        for name in os.listdir(os.path.dirname(path)):
+        keep = {os.path.basename(checkpoint_name(number)) for number in (epoch + 1, best)}
+        for name in os.listdir(self.run.file(CHECKPOINT_DIR)):
             if name.startswith("epoch-") and name.endswith(".weights.h5") and name not in keep:
-                os.remove(os.path.join(os.path.dirname(path), name))
+                os.remove(self.run.file(os.path.join(CHECKPOINT_DIR, name)))
 
 
 class RestoreMonitors(keras.callbacks.Callback):

@@ -13,7 +13,8 @@
 
 Every verb that reads a run (`--model`) takes the task from it, and says so in
 one line when the run is of the other task. Bad input is one `error: ...`
-line on stderr and exit status 2 (1 when training diverged), never a traceback.
+line on stderr and exit status 2 (1 when training diverged, 130 on Ctrl-C),
+never a traceback. The tasks come from the registry, `textlstm.tasks`.
 """
 
 import argparse
@@ -24,9 +25,11 @@ import sys
 from textlstm.config import add_flags
 from textlstm.corpus import as_text
 from textlstm.errors import TrainingDiverged, UsageError
+from textlstm.files import utf8_lines
 from textlstm.memory import commands as memory_commands
+from textlstm.tasks import TASKS
 
-TASKS = ("lm", "summarize")
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
 
 def _formatter(prog):
@@ -34,20 +37,13 @@ def _formatter(prog):
 
 
 def add_task_parsers(subparsers):
-    """Adds `lm` and `summarize`, each with one flag per field of its config."""
-    from textlstm.lm.config import LMConfig
-    from textlstm.summarize.config import SummarizeConfig
-
-    lm = subparsers.add_parser(
-        "lm", allow_abbrev=False, help="next-word language model", formatter_class=_formatter,
-        description="Train a next-word language model, report perplexity and export a SavedModel.")
-    add_flags(lm, LMConfig)
-    lm.set_defaults(config_class=LMConfig)
-    summarize = subparsers.add_parser(
-        "summarize", allow_abbrev=False, help="attention encoder-decoder summarizer", formatter_class=_formatter,
-        description="Train a summarizer, report test ROUGE beside the Lead baseline and export a SavedModel.")
-    add_flags(summarize, SummarizeConfig)
-    summarize.set_defaults(config_class=SummarizeConfig)
+    """Adds one parser per task of the registry, each with one flag per field of its config."""
+    for entry in TASKS.values():
+        config_class = entry.load().config_class
+        parser = subparsers.add_parser(entry.name, allow_abbrev=False, help=entry.help, formatter_class=_formatter,
+                                       description=entry.description)
+        add_flags(parser, config_class)
+        parser.set_defaults(config_class=config_class)
 
 
 def train(args):
@@ -55,34 +51,12 @@ def train(args):
     settings = {key: value for key, value in vars(args).items() if key not in ("verb", "task", "config_class",
                                                                                 "handler")}
     config = args.config_class(**settings)
-    if args.task == "lm":
-        from textlstm.lm.train import train_language_model
-
-        metrics = train_language_model(config)
-    else:
-        from textlstm.summarize.train import train_summarizer
-
-        metrics = train_summarizer(config)
+    task = TASKS[args.task].load()
+    metrics = task.train(config)
     if metrics is None:
         print(f"worker done; the chief (worker 0 of TF_CONFIG) writes the run directory {config.out}")
         return
-    if args.task == "lm":
-        print(f"valid perplexity {metrics['valid_perplexity']:.2f}  test perplexity "
-              f"{metrics['test_perplexity']:.2f}  (vocabulary {metrics['vocab_size']}, "
-              f"{metrics['tokens_per_second']:.0f} tokens/s, {metrics['wall_time_seconds']:.0f} s)")
-        for sample in metrics["samples"]:
-            print(f"  {sample['prompt']} | {sample['text']}".replace("\n", " / "))
-    else:
-        from textlstm.summarize.inference import rouge_table
-
-        print(f"test ROUGE F1 (%) on {metrics['split_sizes']['test']} examples, best epoch "
-              f"{metrics['best_epoch']}, {metrics['wall_time_seconds']:.0f} s:")
-        print(rouge_table(metrics))
-        for example in metrics["examples"]:
-            source = " ".join(example["source"].split())
-            print(f"  source:    {source[:150]}{'...' if len(source) > 150 else ''}")
-            print(f"  reference: {example['reference']}")
-            print(f"  output:    {example['output']}")
+    task.print_training(metrics)
     print(f"run directory: {config.out}")
 
 
@@ -105,20 +79,15 @@ def read_documents(path, field):
     Blank lines are documents too (empty ones), so that output line n answers
     input line n. A field holding a list of strings is joined with spaces.
     """
+    name = path if path and path != "-" else "standard input"
     try:
         if path and path != "-":
             with open(path, "rb") as file:
-                content = file.read()
+                text = "".join(utf8_lines(file, name))
         else:
-            content = sys.stdin.buffer.read()
+            text = "".join(utf8_lines(sys.stdin.buffer, name))
     except OSError as error:
         raise UsageError(f"cannot read documents from {path}: {error}") from None
-    name = path if path and path != "-" else "standard input"
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise UsageError(f"{name} is not UTF-8 text (bad byte at line {line})") from None
     lines = text.splitlines()
     if not field:
         return lines
@@ -195,18 +164,8 @@ def summarize(args):
 
 def evaluate(args):
     run = _load(args, None, "evaluate")
-    if run.task == "lm":
-        from textlstm.lm.inference import evaluate_run
-
-        result = evaluate_run(run, args.data, args.split)
-        print(f"perplexity {result['perplexity']:.2f} over {result['tokens']} tokens "
-              f"({result['unknown_tokens']} <unk>)")
-    else:
-        from textlstm.summarize.inference import evaluate_run, rouge_table
-
-        result = evaluate_run(run, args.data, args.split, args.source_field, args.target_field)
-        print(f"ROUGE F1 (%) on {result['examples']} examples ({result['skipped']} skipped)")
-        print(rouge_table(result))
+    task = TASKS[run.task].load()
+    task.print_evaluation(task.evaluate(run, args.data, args.split, args.source_field, args.target_field))
 
 
 def _load(args, task, verb):
@@ -271,7 +230,7 @@ def build_parser(prog="textlstm"):
 
 
 def run_handler(args):
-    """Runs args.handler; returns the exit status, turning the project's errors into one line on stderr."""
+    """Runs args.handler; returns the exit status, turning the project's errors and Ctrl-C into one line on stderr."""
     try:
         status = args.handler(args)
         return status if isinstance(status, int) else 0
@@ -281,6 +240,9 @@ def run_handler(args):
     except TrainingDiverged as error:
         print(f"error: training diverged: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; run the same command again to continue", file=sys.stderr)
+        return INTERRUPTED
 
 
 def main(argv=None):
@@ -293,7 +255,7 @@ def train_main(argv=None):
     """`python train.py [lm|summarize] ...`, the task defaulting to lm; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in TASKS + ("-h", "--help"):
+    if not argv or argv[0] not in (*TASKS, "-h", "--help"):
         argv = ["lm"] + argv
     parser = argparse.ArgumentParser(prog="train.py", description="Train textlstm models. The task defaults to lm.",
                                      allow_abbrev=False)

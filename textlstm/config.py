@@ -88,7 +88,8 @@ class TrainConfig:
     seed: int = option(1, "random seed for initialization, dropout and the order of the examples", minimum=0,
                        maximum=2**32 - 1)
     export: str = option("", "SavedModel directory; empty means saved_model/ in the run directory")
-    overwrite: bool = option(False, "replace the run in --out (only ever a textlstm run) instead of refusing")
+    overwrite: bool = option(False, "replace a finished run, or one with other settings, in --out (only ever a "
+                             "textlstm run) instead of refusing; an unfinished run with the same settings continues")
 
     # The global norm used when neither clipping flag is given; a task sets its own.
     default_global_clipnorm = 1.0
@@ -121,9 +122,23 @@ def check_fields(config):
         check_field(field, getattr(config, field.name))
 
 
-def check_field(field, value):
-    """Raises `UsageError` if value breaks the range in the field's metadata."""
-    checks, name = field.metadata, flag(field.name)
+# What a field's value must be, by the field's type; a float field also takes an integer.
+TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def check_field(field, value, name=None):
+    """Raises `UsageError` if value is not of the field's type or breaks the range in its metadata.
+
+    Args:
+        field: A config dataclass field made by `option`.
+        value: Its value.
+        name: How the message spells the field; its flag (`max-vocab`) by default.
+    """
+    checks, name = field.metadata, name or flag(field.name)
+    accepted = (int, float) if field.type is float else field.type
+    is_bool = isinstance(value, bool)
+    if field.type in TYPE_NAMES and (not isinstance(value, accepted) or is_bool != (field.type is bool)):
+        raise UsageError(f"{name} must be {TYPE_NAMES[field.type]}. Received: {name}={value!r}")
     if checks.get("choices") and value not in checks["choices"]:
         raise UsageError(f"{name} must be one of {', '.join(checks['choices'])}. Received: {name}={value!r}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):

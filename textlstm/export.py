@@ -3,17 +3,19 @@
 A SavedModel is written into a temporary directory next to its destination
 (named `.NAME.partial-PID` and holding a marker file while it is written),
 then renamed into place, so an earlier export is replaced only by a
-complete one. A partial directory left by a killed run is recognised by its
-marker and removed by the next export to the same place.
+complete one. A write that fails (a full disk, Ctrl-C) removes its
+temporary directory; one left by a killed process is recognised by its
+marker and its process id and removed by the next export to the same place,
+never while its process lives.
 """
 
-import glob
+import errno
 import os
 import shutil
 
 import tensorflow as tf
 
-from textlstm.files import replace_directory
+from textlstm.files import remove_stale_partials, replace_directory
 from textlstm.run import check_export_path
 
 PARTIAL_MARKER = ".textlstm-partial-export"
@@ -34,19 +36,28 @@ def write_saved_model(path, save):
         path: Destination directory; an earlier SavedModel there is replaced
             only once the new one is complete.
         save: Function of a directory that writes the SavedModel into it.
+
+    Raises:
+        OSError: The disk is full (errno ENOSPC, filename path); nothing of
+            the new SavedModel is left.
     """
     check_export_path(path)
     path = os.path.abspath(path)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
-    for stale in glob.glob(os.path.join(parent, f".{glob.escape(name)}.partial-*")):
-        if os.path.isfile(os.path.join(stale, PARTIAL_MARKER)):
-            shutil.rmtree(stale)
+    remove_stale_partials(parent, PARTIAL_MARKER, name)
     temporary = os.path.join(parent, f".{name}.partial-{os.getpid()}")
-    os.makedirs(temporary)
-    marker = os.path.join(temporary, PARTIAL_MARKER)
-    with open(marker, "w", encoding="utf-8") as file:
-        file.write("a SavedModel being written by textlstm; removed once it is complete\n")
-    save(temporary)
+    shutil.rmtree(temporary, ignore_errors=True)  # left by an earlier attempt of this process
+    try:
+        os.makedirs(temporary)
+        with open(os.path.join(temporary, PARTIAL_MARKER), "w", encoding="utf-8") as file:
+            file.write("a SavedModel being written by textlstm; removed once it is complete\n")
+        save(temporary)
+    except BaseException as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if (isinstance(error, OSError) and error.errno == errno.ENOSPC
+                or isinstance(error, tf.errors.ResourceExhaustedError) and os.strerror(errno.ENOSPC) in str(error)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path) from None
+        raise
     replace_directory(temporary, path)
     os.remove(os.path.join(path, PARTIAL_MARKER))

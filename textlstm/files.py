@@ -1,8 +1,10 @@
-"""Files that are never half written: temporary path, then rename; JSON that is always valid."""
+"""Files that are never half written (temporary path, then rename), JSON that is always valid, locks, partials."""
 
+import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 
@@ -11,21 +13,35 @@ from textlstm.errors import UsageError
 NON_FINITE_NOTE = "null stands for a value that was not a finite number (nan or infinity)"
 
 
-def write_atomically(path, text):
-    """Writes text to path through a temporary file in the same directory, then renames it.
+def write_atomically(path, content):
+    """Writes content to path through a temporary file in the same directory, then renames it.
+
+    Plain writes, so that a full disk is an `OSError` (ENOSPC); whatever
+    stops the write, the temporary file is removed and path keeps what it held.
 
     Args:
         path: Destination file.
-        text: The whole content, as a string.
+        content: The whole content: a string (written as UTF-8) or bytes.
+
+    Raises:
+        OSError: The write failed; its `filename` is path.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(temporary, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        if isinstance(error, OSError) and not error.filename:
+            raise OSError(error.errno, error.strerror, path) from None
+        raise
 
 
 def finite_or_none(value):
@@ -115,37 +131,105 @@ def replace_directory(temporary, path):
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def remove_stale_partials(directory, marker):
-    """Removes the partial directories a killed process left in directory, and only those.
+def lock_file(path, refusal):
+    """Takes the exclusive lock (`flock`) of path, creating the file, and writes our process into it.
 
-    A partial directory is named `.NAME.partial-PID` and holds the file
-    marker while it is written; it is removed when process PID is gone.
-    One whose process still runs, or without the marker, is left alone.
+    The lock is released when the returned file is closed or the process
+    ends, however it ends.
 
     Args:
-        directory: Where to look.
-        marker: The name of the marker file.
+        path: The lock file.
+        refusal: The `UsageError` message when another process holds the
+            lock, with `{holder}` where that process goes ("process 123").
+
+    Returns:
+        The open lock file.
+
+    Raises:
+        OSError: path cannot be created.
     """
-    for name in os.listdir(directory):
-        _, separator, pid = name.rpartition(".partial-")
-        path = os.path.join(directory, name)
-        if (name.startswith(".") and separator and pid.isdigit() and os.path.isfile(os.path.join(path, marker))
-                and not process_running(int(pid))):
-            shutil.rmtree(path, ignore_errors=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UsageError(refusal.format(holder=holder)) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
-def process_running(pid):
-    """True if a process with this id runs on this machine.
+def remove_stale_partials(parent, marker, name=None):
+    """Removes the partial directories in parent that a process now gone left behind.
+
+    A partial directory is named `.NAME.partial-PID`, PID being the process
+    id of its writer (`.saved_model.partial-4242`), and holds the file
+    `marker` while it is written. It is removed only if both hold and no
+    process of that id is alive; a directory being written by a live
+    process is left alone.
+
+    Args:
+        parent: The directory to look in.
+        marker: The name of the file inside that marks them as ours.
+        name: Only the partial directories of this NAME; None for any.
 
     Example:
 
-    >>> process_running(os.getpid())
+    >>> import tempfile
+    >>> parent = tempfile.mkdtemp()
+    >>> for pid in (os.getpid(), 2**22 + 1):  # ours, alive; and one above Linux's largest process id
+    ...     os.makedirs(os.path.join(parent, f".x.partial-{pid}"))
+    ...     open(os.path.join(parent, f".x.partial-{pid}", ".mark"), "w").close()
+    >>> remove_stale_partials(parent, ".mark", "x")
+    >>> os.listdir(parent) == [f".x.partial-{os.getpid()}"]
     True
     """
+    if not os.path.isdir(parent):
+        return
+    pattern = r"\." + (re.escape(name) if name is not None else ".+") + r"\.partial-(\d+)"
+    for entry in os.listdir(parent):
+        match = re.fullmatch(pattern, entry)
+        path = os.path.join(parent, entry)
+        if match and os.path.isfile(os.path.join(path, marker)) and not process_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_alive(pid):
+    """True if a process of this id exists (on this machine)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # none, or an id larger than any
         return False
-    except PermissionError:  # it runs, as another user
+    except PermissionError:  # another user's
         return True
     return True
+
+
+def utf8_lines(file, name):
+    r"""The lines of a binary file (or any iterable of bytes lines) decoded as UTF-8, line ends kept.
+
+    Args:
+        file: Opened in binary mode.
+        name: What the file is, for the message ("data file corpus.txt").
+
+    Raises:
+        UsageError: A line is not UTF-8; the message names the first bad one.
+
+    Example:
+
+    >>> "".join(utf8_lines([b"caf\xc3\xa9\n", b"ok\n"], "notes.txt"))
+    'café\nok\n'
+    >>> list(utf8_lines([b"ok\n", b"\xff\n"], "notes.txt"))
+    Traceback (most recent call last):
+    ...
+    textlstm.errors.UsageError: notes.txt is not UTF-8 text (bad byte at line 2)
+    """
+    for number, line in enumerate(file, 1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{name} is not UTF-8 text (bad byte at line {number})") from None

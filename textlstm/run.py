@@ -17,19 +17,28 @@ Every task's run directory has the same layout:
 
 metrics.json is written (atomically) after each epoch's checkpoint, so it
 always names complete checkpoints: a run killed at any moment continues
-from the last epoch it recorded, with that epoch's optimizer state.
+from the last epoch it recorded, with that epoch's optimizer state. Every
+file is built in memory first (`textlstm.model_files`) and then written
+with plain writes, so a full disk is one `OSError` and leaves the earlier
+files as they were.
+
+A run is where its directory is: config.json records the paths absolute,
+`out` and `export` are not settings, so a moved or copied run directory
+continues, and `runs/lm/` is `runs/lm`.
 """
 
 import dataclasses
-import fcntl
 import functools
+import math
 import os
 import shutil
 
-from textlstm.config import config_from
+from textlstm.config import check_field, config_from
 from textlstm.corpus.tokenizers import SUBWORD_MODEL_FILE
-from textlstm.errors import UsageError
-from textlstm.files import check_writable, read_json, write_json
+from textlstm.errors import UsageError, first_line
+from textlstm.files import check_writable, lock_file, read_json, write_atomically, write_json
+from textlstm.model_files import checkpoint_problem, model_bytes, weights_bytes
+from textlstm.tasks import TASKS
 from textlstm.vocab import VOCAB_FILE, Vocabulary
 
 MARKER = ".textlstm-run"
@@ -40,17 +49,67 @@ CHECKPOINT_DIR = "checkpoints"
 BEST_MODEL_FILE = "best.keras"
 LOG_DIR = "logs"
 EXPORT_DIR = "saved_model"
-TASK_NAMES = {"lm": "a language-model", "summarize": "a summarization"}
 # The keys of metrics.json that only matter while the run is unfinished.
 CHECKPOINT_KEYS = ("checkpoint", "best_checkpoint", "stop")
 # What a run writes; --overwrite removes these and nothing else.
 RUN_FILES = (CONFIG_FILE, VOCAB_FILE, SUBWORD_MODEL_FILE, METRICS_FILE, CHECKPOINT_DIR, BEST_MODEL_FILE, LOG_DIR,
              EXPORT_DIR, MARKER)
+# The config fields that are paths: config.json holds them absolute.
+PATH_KEYS = ("data", "out", "export")
+# The config fields that say where the run's files go, or how to start it, not what it trains.
+NOT_SETTINGS = ("out", "export", "overwrite")
 
 
 def export_path(config):
     """Where the SavedModel of a run goes: --export, or saved_model/ in the run directory."""
     return config.export or os.path.join(config.out, EXPORT_DIR)
+
+
+def separate_export(config):
+    """The --export of config if it is not the run directory's own saved_model/, else None."""
+    if config.export and normalised_path(config.export) != normalised_path(os.path.join(config.out, EXPORT_DIR)):
+        return config.export
+    return None
+
+
+def normalised_path(path):
+    """path made absolute and normalised; a hub name (`hf:...`) and "" stay as they are.
+
+    Example:
+
+    >>> normalised_path("/runs/lm/") == normalised_path("/runs/./lm") == "/runs/lm"
+    True
+    """
+    return path if not path or path.startswith("hf:") else os.path.abspath(path)
+
+
+def recorded_settings(config, task):
+    """What config.json holds for a run of task with config: every field, paths absolute, and the task.
+
+    An --export that is the run directory's own saved_model/ is recorded as
+    "" (the default), so that the run finds it wherever the directory moves.
+    """
+    values = {"task": task, **dataclasses.asdict(config), "export": separate_export(config) or ""}
+    return {key: normalised_path(value) if key in PATH_KEYS else value for key, value in values.items()}
+
+
+def checkpoint_name(epoch):
+    """The checkpoint file of an epoch (1-based), relative to the run directory, as metrics.json names it."""
+    return os.path.join(CHECKPOINT_DIR, f"epoch-{epoch}.weights.h5")
+
+
+def best_epoch(epochs, monitor):
+    """The record of the epoch with the lowest finite value of monitor (the first of equal ones), or None.
+
+    Example:
+
+    >>> epochs = [{"epoch": 1, "val_loss": 2.0}, {"epoch": 2, "val_loss": None}, {"epoch": 3, "val_loss": 1.5}]
+    >>> best_epoch(epochs, "val_loss")["epoch"], best_epoch(epochs[:2], "loss")
+    (3, None)
+    """
+    scored = [epoch for epoch in epochs if isinstance(epoch.get(monitor), (int, float))
+              and math.isfinite(epoch[monitor])]
+    return min(scored, key=lambda epoch: epoch[monitor]) if scored else None
 
 
 class RunDirectory:
@@ -67,27 +126,34 @@ class RunDirectory:
 
     def __init__(self, path):
         self.path = path
-        self._lock = None
+        self._locks = []
 
     def file(self, name):
         return os.path.join(self.path, name)
 
     def checkpoint_path(self, epoch):
-        return os.path.join(self.path, CHECKPOINT_DIR, f"epoch-{epoch}.weights.h5")
+        return self.file(checkpoint_name(epoch))
 
     def is_run(self):
         """True if the directory holds textlstm's marker."""
         return os.path.isfile(self.file(MARKER))
 
     def metrics(self):
-        return read_json(self.file(METRICS_FILE)) or {"epochs": []}
+        """The contents of metrics.json; `{"epochs": []}` before the first epoch."""
+        metrics = read_json(self.file(METRICS_FILE))
+        if metrics is None:
+            return {"epochs": []}
+        if not isinstance(metrics, dict) or not isinstance(metrics.get("epochs"), list):
+            raise UsageError(f"cannot read {self.file(METRICS_FILE)}: it holds no list of epochs")
+        return metrics
 
     def check(self, config):
         """Raises `UsageError` if training into this directory (and config's export) could not work.
 
         Writes nothing: an --out that is a file, empty, read-only, or a
         non-empty directory that is not a textlstm run, and an --export that
-        is a file or a directory of something else, are all found here.
+        is a file, a directory of something else, the run directory, inside
+        it (but its own saved_model/) or around it, are all found here.
         """
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise UsageError(f"out {self.path} is a file, not a run directory")
@@ -95,67 +161,134 @@ class RunDirectory:
         if os.path.isdir(self.path) and set(os.listdir(self.path)) - {LOCK_FILE} and not self.is_run():
             raise UsageError(f"out {self.path} is not empty and is not a textlstm run directory (it has no "
                              f"{MARKER} marker); choose another --out")
+        export = separate_export(config)
+        if export:
+            out, inside = os.path.realpath(self.path), os.path.realpath(export)
+            way_out = f"choose an --export outside it, or none for {os.path.join(self.path, EXPORT_DIR)}"
+            if inside == out:
+                raise UsageError(f"export {export} is the run directory --out; {way_out}")
+            if os.path.commonpath([out, inside]) == out:
+                raise UsageError(f"export {export} is inside the run directory {self.path}; {way_out}")
+            if os.path.commonpath([out, inside]) == inside:
+                raise UsageError(f"export {export} holds the run directory {self.path}, which replacing it "
+                                 "would delete; choose another --export")
         check_export_path(export_path(config))
 
-    def lock(self):
-        """Creates the directory and takes its lock; refuses if another process holds it.
+    def lock(self, export=None):
+        """Creates the directory and takes its lock, and export's lock if given; refuses if another process holds one.
 
-        The lock (`flock` on `.lock`) is released when the process ends, however it ends.
+        The locks (`flock` on `.lock`, and on `.NAME.lock` beside an export
+        NAME) are released by `unlock` or when the process ends, however it ends.
+
+        Args:
+            export: A SavedModel directory outside the run directory (`separate_export`), or None.
         """
         try:
             os.makedirs(self.path, exist_ok=True)
-            handle = open(self.file(LOCK_FILE), "a+")
+            self._locks.append(lock_file(self.file(LOCK_FILE), f"run directory {self.path} is in use by {{holder}}; "
+                                                               "wait for it to finish or choose another --out"))
+            if export:
+                parent, name = os.path.split(os.path.abspath(export))
+                os.makedirs(parent, exist_ok=True)
+                self._locks.append(lock_file(os.path.join(parent, f".{name}.lock"),
+                                             f"export {export} is in use by {{holder}}, a run with the same "
+                                             "--export; wait for it to finish or choose another --export"))
         except OSError as error:
-            raise UsageError(f"cannot create run directory {self.path}: {error.strerror or error}") from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise UsageError(f"run directory {self.path} is in use by {holder}; wait for it to finish or "
-                             "choose another --out") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}\n")
-        handle.flush()
-        self._lock = handle
+            self.unlock()
+            raise UsageError(f"cannot lock {error.filename or self.path}: {error.strerror or error}") from None
+        except UsageError:
+            self.unlock()
+            raise
         return self
 
     def unlock(self):
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        while self._locks:
+            self._locks.pop().close()
 
-    def begin(self, config, task):
-        """Starts or continues a run of task with config; call with the lock held.
+    def begin(self, config, task, vocab, log=print):
+        """Starts, continues or replaces the run in this directory; call with the lock held.
 
-        A finished run is refused (or, with `config.overwrite`, cleared); an
-        unfinished one continues if its settings are the same and is refused
-        (or cleared) otherwise. Clearing removes only what a run writes.
+        An unfinished run with the same settings continues (even with
+        `config.overwrite`: the overwrite happened when that run began), from
+        its last checkpoint, or from its best epoch's when the last one cannot
+        be read (with a note to log). Any other run is refused, naming why
+        and the way out, or with `config.overwrite` cleared (only what a run
+        writes): a finished run, other settings, other data (its vocabulary
+        differs from vocab.json), files that cannot be read.
+
+        Args:
+            config: The task's config.
+            task: The task's name, recorded in config.json.
+            vocab: The vocabulary built from the data now.
+            log: Called with a one-line note.
 
         Returns:
             True if an unfinished run is being continued.
         """
-        settings = {"task": task, **{key: value for key, value in dataclasses.asdict(config).items()
-                                     if key != "overwrite"}}
         if self.is_run():
-            previous = read_json(self.file(CONFIG_FILE)) or {}
-            previous.pop("overwrite", None)
-            changed = sorted(key for key in set(settings) | set(previous) if previous.get(key) != settings.get(key))
-            if config.overwrite:
+            refusal = self._refusal(config, task, vocab, log)
+            if refusal and not config.overwrite:
+                raise UsageError(refusal)
+            if refusal:
                 self.clear()
-            elif self.metrics().get("finished"):
-                raise UsageError(f"run directory {self.path} already holds a finished run; "
-                                 "pass --overwrite to replace it or choose another --out")
-            elif changed:
-                details = ", ".join(f"{key}: {previous.get(key)!r} -> {settings.get(key)!r}" for key in changed)
-                raise UsageError(f"run directory {self.path} holds an unfinished run with other settings "
-                                 f"({details}); repeat its command to continue it, or pass --overwrite")
         resume = self.is_run()
         write_json(self.file(MARKER), {"task": task})
-        write_json(self.file(CONFIG_FILE), {"task": task, **dataclasses.asdict(config)})
+        write_json(self.file(CONFIG_FILE), recorded_settings(config, task))
+        vocab.save(self.file(VOCAB_FILE))
         return resume
+
+    def _refusal(self, config, task, vocab, log):
+        """Why the run in this directory cannot be continued with config (and the way out), or None if it can."""
+        again = "pass --overwrite to start the run again"
+        try:
+            previous, metrics = read_json(self.file(CONFIG_FILE)), self.metrics()
+            if previous is not None and not isinstance(previous, dict):
+                raise UsageError(f"cannot read {self.file(CONFIG_FILE)}: it holds no settings")
+        except UsageError as error:
+            return f"{error}; {again}"
+        if metrics.get("finished"):
+            return (f"run directory {self.path} already holds a finished run; pass --overwrite to replace it or "
+                    "choose another --out")
+        if previous is None:
+            return f"run directory {self.path} has no {CONFIG_FILE}; {again}" if metrics["epochs"] else None
+        settings = recorded_settings(config, task)
+        previous = {key: normalised_path(value) if key in PATH_KEYS and isinstance(value, str) else value
+                    for key, value in previous.items()}
+        changed = sorted(key for key in set(settings) | set(previous)
+                         if key not in NOT_SETTINGS and previous.get(key) != settings.get(key))
+        if changed:
+            details = ", ".join(f"{key}: {previous.get(key)!r} -> {settings.get(key)!r}" for key in changed)
+            return (f"run directory {self.path} holds an unfinished run with other settings ({details}); "
+                    "repeat its command to continue it, or pass --overwrite")
+        if os.path.exists(self.file(VOCAB_FILE)):
+            try:
+                recorded = Vocabulary.load(self.file(VOCAB_FILE)).tokens
+            except UsageError as error:
+                return f"{error}; {again}"
+            if recorded != vocab.tokens:
+                return (f"the data changed since the run in {self.path} began: its vocabulary is not the run's "
+                        f"{VOCAB_FILE}; give the run its own data again, or {again} on this data")
+        return self._checkpoint_refusal(metrics, log)
+
+    def _checkpoint_refusal(self, metrics, log):
+        """Why the recorded checkpoints cannot continue the run, or None; falls back to the best epoch's if need be."""
+        last, best = metrics.get("checkpoint"), metrics.get("best_checkpoint")
+        problems = {name: checkpoint_problem(self.file(name)) for name in {last, best} if name}
+        broken = {name: problem for name, problem in problems.items() if problem}
+        if not broken:
+            return None
+        kept = next((number for number in range(1, len(metrics["epochs"]) + 1) if checkpoint_name(number) == best),
+                    None)
+        if last in broken and best not in broken and kept:
+            metrics.update(epochs=metrics["epochs"][:kept], checkpoint=best, stop=False)
+            write_json(self.file(METRICS_FILE), metrics)
+            if os.path.exists(self.file(last)):
+                os.remove(self.file(last))
+            log(f"note: checkpoint {self.file(last)} cannot be read ({broken[last]}); continuing from epoch {kept}, "
+                "the best one, whose checkpoint is intact")
+            return None
+        name = last if last in broken else best
+        return f"checkpoint {self.file(name)} cannot be read ({broken[name]}); pass --overwrite to start the run again"
 
     def clear(self):
         """Removes what a run writes (`RUN_FILES`), nothing else."""
@@ -171,6 +304,10 @@ class RunDirectory:
         metrics = self.metrics()
         return bool(metrics.get("stop")) or len(metrics["epochs"]) >= config.epochs
 
+    def save_checkpoint(self, model, epoch):
+        """Writes the checkpoint of epoch (1-based): model's weights and optimizer state."""
+        write_atomically(self.checkpoint_path(epoch), weights_bytes(model))
+
     def restore(self, model):
         """Loads the last recorded checkpoint (weights and optimizer state) into model.
 
@@ -180,9 +317,7 @@ class RunDirectory:
         metrics = self.metrics()
         if not metrics.get("checkpoint"):
             return 0
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.file(metrics["checkpoint"]))
+        self._load(model, metrics["checkpoint"])
         return len(metrics["epochs"])
 
     def save_best(self, model):
@@ -190,13 +325,18 @@ class RunDirectory:
         best = self.metrics().get("best_checkpoint")
         if not best:
             return False
+        self._load(model, best)
+        write_atomically(self.file(BEST_MODEL_FILE), model_bytes(model))
+        return True
+
+    def _load(self, model, name):
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.file(best))
-        temporary = self.file(f"best.tmp-{os.getpid()}.keras")
-        model.save(temporary)
-        os.replace(temporary, self.file(BEST_MODEL_FILE))
-        return True
+        try:
+            model.load_weights(self.file(name))
+        except Exception as error:  # Keras and h5py raise many types for a file they cannot load
+            raise UsageError(f"cannot load checkpoint {self.file(name)} ({first_line(error)}); pass --overwrite "
+                             "to start the run again") from None
 
     def finish(self, metrics):
         """Records the final metrics with `finished: true`, then removes the checkpoints (they are the run's own)."""
@@ -261,7 +401,7 @@ class Run:
     def require(self, task, verb):
         """Raises `UsageError` if this run is not of task, naming what verb needs."""
         if self.task != task:
-            raise UsageError(f"{verb} needs {TASK_NAMES[task]} run; model {self.path} is {TASK_NAMES[self.task]} run")
+            raise UsageError(f"{verb} needs {TASKS[task].kind} run; model {self.path} is {TASKS[self.task].kind} run")
 
 
 def load_run(path):
@@ -271,7 +411,8 @@ def load_run(path):
         path: A run directory written by `train.py` (`--out`).
 
     Raises:
-        UsageError: path is not a textlstm run directory.
+        UsageError: path is not a textlstm run directory, or a value of its
+            config.json is not of its setting's type or range (the message names it).
 
     Example (with a finished run in runs/lm):
 
@@ -279,18 +420,21 @@ def load_run(path):
         run.task, run.config.units, len(run.vocab)
         run.export.signatures["serving_default"]
     """
-    from textlstm.lm.config import LMConfig
-    from textlstm.summarize.config import SummarizeConfig
-
-    config_classes = {"lm": LMConfig, "summarize": SummarizeConfig}
-    values = read_json(os.path.join(path, CONFIG_FILE)) if os.path.isdir(path) else None
+    config_path = os.path.join(path, CONFIG_FILE)
+    values = read_json(config_path) if os.path.isdir(path) else None
     if values is None:
         raise UsageError(f"model {path} is not a run directory (no {CONFIG_FILE})")
-    task = values.get("task")
-    if task not in config_classes:
+    task = values.get("task") if isinstance(values, dict) else None
+    if not isinstance(task, str) or task not in TASKS:
         raise UsageError(f"model {path} is not a textlstm run directory: its {CONFIG_FILE} names no task "
-                         f"(one of {', '.join(config_classes)}); was it written by an older textlstm?")
+                         f"(one of {', '.join(TASKS)}); was it written by an older textlstm?")
+    config = config_from(values, TASKS[task].load().config_class)
+    try:
+        for field in dataclasses.fields(config):
+            check_field(field, getattr(config, field.name), name=field.name)
+        config.validate()
+    except UsageError as error:
+        raise UsageError(f"{config_path} holds a bad setting: {error}; correct it or train the run again") from None
     vocab = Vocabulary.load(os.path.join(path, VOCAB_FILE))
     metrics = read_json(os.path.join(path, METRICS_FILE)) or {}
-    return Run(path=path, task=task, config=config_from(values, config_classes[task]), vocab=vocab, metrics=metrics)
-
+    return Run(path=path, task=task, config=config, vocab=vocab, metrics=metrics)

@@ -6,6 +6,7 @@ order for both, against the same run directory (`textlstm.run`).
 """
 
 import dataclasses
+import errno
 import time
 
 import keras
@@ -15,7 +16,7 @@ from textlstm.callbacks import RestoreMonitors, StopOnNonFinite, run_callbacks
 from textlstm.corpus.tokenizers import save_tokenizer
 from textlstm.errors import TrainingDiverged, UsageError
 from textlstm.loop import TrainingLoop
-from textlstm.run import VOCAB_FILE, RunDirectory
+from textlstm.run import RunDirectory, best_epoch, separate_export
 from textlstm.strategy import check_batch_size, is_chief, make_strategy
 from textlstm.vocab import Vocabulary
 
@@ -90,6 +91,7 @@ class Task:
         perplexity: Log perplexity beside the loss.
         saved_model: (config, data, model) -> the model the run saves and
             `finish` gets, with model's weights; None: the training model.
+        log: Called with one-line notes (where the data is cached, a checkpoint fallen back from).
     """
 
     name: str
@@ -102,6 +104,7 @@ class Task:
     carry_states: bool = False
     perplexity: bool = False
     saved_model: callable = None
+    log: callable = print
 
 
 def divergence_hint(config):
@@ -130,8 +133,8 @@ def train(task, config, verbose=1, callbacks=()):
         The final metrics, as written to metrics.json.
 
     Raises:
-        UsageError: A bad setting, unreadable data, or a run directory that
-            cannot be used.
+        UsageError: A bad setting, unreadable data, a run directory that
+            cannot be used, or a full disk (nothing half written is left).
         TrainingDiverged: The loss stopped being finite.
     """
     started = time.perf_counter()
@@ -145,6 +148,11 @@ def train(task, config, verbose=1, callbacks=()):
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
         raise UsageError(f"lost the other workers of TF_CONFIG ({error.message.splitlines()[0]}); start the same "
                          "command on each of them again to continue the run") from None
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise UsageError(f"no space left on the device of {error.filename or config.out}; free space and run the "
+                         "same command again, which continues the run") from None
 
 
 def _train_chief(task, config, strategy, verbose, callbacks, started):
@@ -152,10 +160,9 @@ def _train_chief(task, config, strategy, verbose, callbacks, started):
     run = RunDirectory(config.out)
     run.check(config)
     data = task.prepare(config)
-    run.lock()
+    run.lock(separate_export(config))
     try:
-        run.begin(config, task.name)
-        data.vocab.save(run.file(VOCAB_FILE))
+        run.begin(config, task.name, data.vocab, task.log)
         save_tokenizer(data.tokenizer, run.path)
         earlier_seconds = sum(epoch["epoch_seconds"] for epoch in run.metrics()["epochs"])
         keras.utils.set_random_seed(config.seed)
@@ -217,7 +224,7 @@ def _train_worker(task, config, strategy):
 
 def summary_of_epochs(epochs, monitor, train_tokens):
     """The best epoch (1-based, by monitor), the training tokens per epoch and the mean training throughput."""
-    scores = [(epoch[monitor], index) for index, epoch in enumerate(epochs) if epoch.get(monitor) is not None]
+    best = best_epoch(epochs, monitor)
     seconds = sum(epoch["train_seconds"] for epoch in epochs)
-    return {"best_epoch": min(scores)[1] + 1 if scores else None, "train_tokens": train_tokens,
+    return {"best_epoch": best["epoch"] if best else None, "train_tokens": train_tokens,
             "tokens_per_second": round(train_tokens * len(epochs) / seconds, 1) if seconds else None}

@@ -25,6 +25,7 @@ import urllib.parse
 import numpy as np
 
 from textlstm.errors import UsageError, first_line
+from textlstm.files import utf8_lines
 
 SPLITS = ("train", "valid", "test")
 # How split files and hub splits may be named, and which split each name is.
@@ -118,11 +119,8 @@ def check_text_file(path):
     if os.path.getsize(path) == 0:
         raise UsageError(f"data file {path} is empty")
     with open(path, "rb") as file:
-        for number, line in enumerate(file, 1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                raise UsageError(f"data file {path} is not UTF-8 text (bad byte at line {number})") from None
+        for _ in utf8_lines(file, f"data file {path}"):
+            pass
 
 
 def read_file(path, lines=False, split="train"):

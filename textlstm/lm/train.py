@@ -164,7 +164,7 @@ def language_model_task(log=print):
     log = log or (lambda message: None)
     return training.Task(name="lm", prepare=lambda config: prepare(config, log), build_model=build_model,
                          monitor="val_perplexity", callbacks=task_callbacks, finish=finish, loss=token_loss,
-                         carry_states=True, perplexity=True, saved_model=stateful_model)
+                         carry_states=True, perplexity=True, saved_model=stateful_model, log=log)
 
 
 def train_language_model(config, verbose=1, callbacks=(), log=print):

@@ -13,6 +13,7 @@ import os
 
 from textlstm.config import add_flags
 from textlstm.errors import UsageError, first_line
+from textlstm.files import utf8_lines
 from textlstm.run import load_run
 
 INSPECT_HELP = "write an HTML report of what each recurrent layer of a run does over a text"
@@ -72,14 +73,9 @@ def run_inspect(args, log=print):
 def _read_text(path):
     try:
         with open(path, "rb") as file:
-            content = file.read()
+            return "".join(utf8_lines(file, f"file {path}"))
     except OSError as error:
         raise UsageError(f"cannot read file {path}: {error.strerror}") from None
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise UsageError(f"file {path} is not UTF-8 text (bad byte at line {line})") from None
 
 
 def add_memory_task_arguments(parser):

@@ -30,7 +30,8 @@ import dataclasses
 
 import tensorflow as tf
 
-from textlstm.config import option
+from textlstm.config import check_field, flag, option
+from textlstm.errors import UsageError
 from textlstm.seq2seq.copying import PAD_ID, UNK_ID, extended_size
 
 FORBIDDEN = -1e9  # log-probability of a forbidden token; finite so that sums never give nan
@@ -143,19 +144,30 @@ def next_token_log_probs(logits, tokens, step, bos_id, eos_id, min_len, no_repea
     return tf.where(banned, FORBIDDEN, log_probs)
 
 
-def _check_options(beam_size, max_len, min_len, no_repeat_ngram_size):
-    # beam_size and max_len may also be scalar int32 tensors (SavedModel inputs); their caller bounds them.
-    checks = [(name, value, lowest) for name, value, lowest in (
-        ("beam_size", beam_size, 1),
-        ("max_len", max_len, 1),
-        ("min_len", min_len, 0),
-        ("no_repeat_ngram_size", no_repeat_ngram_size, 0),
-    ) if not tf.is_tensor(value)]
-    for name, value, lowest in checks:
-        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-            raise ValueError(f"{name} must be an integer >= {lowest}. Received: {name}={value!r}")
-    if not tf.is_tensor(max_len) and min_len >= max_len:
-        raise ValueError(f"min_len must be smaller than max_len={max_len}. Received: min_len={min_len}")
+def check_decoding(spell=flag, **options):
+    """Raises `UsageError` naming the first decoding option out of its `Decoding` range, or a min_len not below max_len.
+
+    Args:
+        spell: How the message spells an option: its flag (`beam-size`) by
+            default; `str` gives the Python argument (`beam_size`).
+        **options: `Decoding` fields and their values. A scalar tensor (a
+            SavedModel input) is left out: its caller bounds it.
+
+    Example:
+
+    >>> check_decoding(spell=str, beam_size=0)
+    Traceback (most recent call last):
+    ...
+    textlstm.errors.UsageError: beam_size must be a positive integer. Received: beam_size=0
+    """
+    fields = {field.name: field for field in dataclasses.fields(Decoding)}
+    values = {name: value for name, value in options.items() if not tf.is_tensor(value)}
+    for name, value in values.items():
+        check_field(fields[name], value, spell(name))
+    if "min_len" in values and "max_len" in values and values["min_len"] >= values["max_len"]:
+        shortest, longest = spell("min_len"), spell("max_len")
+        raise UsageError(f"{shortest} must be smaller than {longest}. Received: {shortest}={values['min_len']}, "
+                         f"{longest}={values['max_len']}")
 
 
 def greedy_search(
@@ -198,7 +210,7 @@ def greedy_search(
     >>> tokens.shape, scores.shape
     (TensorShape([1, 5]), TensorShape([1]))
     """
-    _check_options(1, max_len, min_len, no_repeat_ngram_size)
+    check_decoding(str, max_len=max_len, min_len=min_len, no_repeat_ngram_size=no_repeat_ngram_size)
     source = tf.cast(source, tf.int32)
     batch = tf.shape(source)[0]
     encoded = model.encode(source, source_extended=source_extended)
@@ -286,7 +298,8 @@ def beam_search(
     >>> tokens.shape, scores.shape
     (TensorShape([1, 5]), TensorShape([1]))
     """
-    _check_options(beam_size, max_len, min_len, no_repeat_ngram_size)
+    check_decoding(str, beam_size=beam_size, max_len=max_len, min_len=min_len,
+                   no_repeat_ngram_size=no_repeat_ngram_size)
     source = tf.cast(source, tf.int32)
     batch = tf.shape(source)[0]
     rows = batch * beam_size

@@ -3,8 +3,7 @@
 import dataclasses
 
 from textlstm.config import TrainConfig, option, override
-from textlstm.errors import UsageError
-from textlstm.seq2seq.decode import Decoding
+from textlstm.seq2seq.decode import Decoding, check_decoding
 
 
 @dataclasses.dataclass
@@ -52,9 +51,7 @@ class SummarizeConfig(Decoding, TrainConfig):
 
     def validate(self):
         super().validate()
-        if self.min_len >= self.max_len:
-            raise UsageError(f"min-len must be smaller than max-len. Received: min-len={self.min_len}, "
-                             f"max-len={self.max_len}")
+        check_decoding(min_len=self.min_len, max_len=self.max_len)
 
     def model_arguments(self, vocab_size):
         """The arguments of `Seq2Seq` for a vocabulary of vocab_size tokens."""

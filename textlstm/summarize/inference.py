@@ -7,8 +7,7 @@ summarization run, or its loaded SavedModel; summaries come from the SavedModel.
 import os
 
 from textlstm.corpus import split_name
-from textlstm.errors import UsageError
-from textlstm.seq2seq.decode import MAX_BEAM_SIZE, MAX_SUMMARY_LEN
+from textlstm.seq2seq.decode import check_decoding
 from textlstm.seq2seq.repetition import repetition_rates
 from textlstm.seq2seq.rouge import ROUGE_TYPES, lead, mean_length, rouge
 from textlstm.summarize.data import load_pairs, load_single_file
@@ -31,13 +30,9 @@ def summarize_texts(exported, texts, beam_size=None, max_len=None):
     """
     import tensorflow as tf
 
-    options = {}
-    for name, value, largest in (("beam_size", beam_size, MAX_BEAM_SIZE), ("max_len", max_len, MAX_SUMMARY_LEN)):
-        if value is not None:
-            if not 1 <= value <= largest:
-                flag = name.replace("_", "-")
-                raise UsageError(f"{flag} must be in [1, {largest}]. Received: {flag}={value}")
-            options[name] = tf.constant(value, tf.int32)
+    options = {name: value for name, value in (("beam_size", beam_size), ("max_len", max_len)) if value is not None}
+    check_decoding(**options)
+    options = {name: tf.constant(value, tf.int32) for name, value in options.items()}
     # The reloaded `decode` keeps its Python defaults, training's settings, for an option left out; an
     # export older than `decode` took the options in `serving_default`.
     summarizer = getattr(exported, "decode", exported.serving_default) if options else exported.serving_default

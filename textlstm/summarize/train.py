@@ -8,7 +8,7 @@ from keras import ops
 from textlstm import training
 from textlstm.batches import batches_dataset, epoch_positions, epoch_steps, num_batches, padded_rows
 from textlstm.corpus import SPLITS
-from textlstm.run import export_path
+from textlstm.run import best_epoch, export_path
 from textlstm.seq2seq.model import build_model as build_seq2seq
 from textlstm.seq2seq.model import masked_loss, token_crossentropy
 from textlstm.summarize.encoded import encoded_pairs
@@ -140,10 +140,9 @@ def finish(model, config, data, run):
     metrics = {"lead_words": pairs.lead_words}
     scores, predictions = score_summaries(tf.saved_model.load(path), test.source, test.references,
                                           metrics["lead_words"])
-    epochs = run.metrics()["epochs"]
-    best = min((epoch["val_loss"], epoch["epoch"]) for epoch in epochs if epoch.get("val_loss") is not None)
+    best = best_epoch(run.metrics()["epochs"], "val_loss")
     metrics.update(scores)
-    metrics.update(valid_loss=best[0], fields=list(pairs.fields), vocab_size=len(data.vocab),
+    metrics.update(valid_loss=best["val_loss"], fields=list(pairs.fields), vocab_size=len(data.vocab),
                    split_sizes={**pairs.documents, "test": len(test.source)},
                    skipped={**pairs.skipped, "test": test.skipped})
     metrics["examples"] = [{"source": source, "reference": references[0], "output": output}
@@ -156,7 +155,7 @@ def summarizer_task(log=print):
     """The summarization `Task`; log gets one-line notes about the data (fields picked, rows skipped)."""
     log = log or (lambda message: None)
     return training.Task(name="summarize", prepare=lambda config: prepare(config, log), build_model=build_model,
-                         monitor="val_loss", callbacks=task_callbacks, finish=finish, loss=token_loss)
+                         monitor="val_loss", callbacks=task_callbacks, finish=finish, loss=token_loss, log=log)
 
 
 def train_summarizer(config, verbose=1, callbacks=(), log=print):
