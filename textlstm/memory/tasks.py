@@ -13,7 +13,7 @@ import time
 import keras
 import numpy as np
 
-from textlstm.config import check_fields, option
+from textlstm.config import MAX_STATE_SIZE, check_fields, option
 from textlstm.files import write_json
 from textlstm.layers import LAYERS_BY_NAME
 
@@ -118,15 +118,17 @@ class MemoryTaskConfig:
 
     task: str = option("adding", "the problem", choices=TASKS)
     cell: str = option("lstm", "recurrent layer", choices=tuple(LAYERS_BY_NAME))
-    length: int = option(50, "T: the adding problem's sequence length, the copy problem's delay", minimum=2)
-    steps: int = option(2000, "training steps, each on a freshly generated batch", minimum=1)
-    batch_size: int = option(64, "sequences per training step", minimum=1)
-    units: int = option(128, "size of the recurrent state", minimum=1)
+    length: int = option(50, "T: the adding problem's sequence length, the copy problem's delay", minimum=2,
+                         maximum=10_000)
+    steps: int = option(2000, "training steps, each on a freshly generated batch", minimum=1,
+                        maximum=10_000_000)
+    batch_size: int = option(64, "sequences per training step", minimum=1, maximum=4096)
+    units: int = option(128, "size of the recurrent state", minimum=1, maximum=MAX_STATE_SIZE)
     optimizer: str = option("adam", "optimizer", choices=tuple(OPTIMIZERS))
     lr: float = option(0.01, "learning rate (the fastest of those tried on the adding problem: docs/memory.md)",
                        positive=True)
     global_clipnorm: float = option(1.0, "clip all gradients together to this global norm; 0 is off", minimum=0)
-    test_size: int = option(2000, "sequences in the fixed test set", minimum=1)
+    test_size: int = option(2000, "sequences in the fixed test set", minimum=1, maximum=100_000)
     eval_every: int = option(250, "steps between evaluations on the test set (the curve in metrics.json)", minimum=1)
     seed: int = option(1, "seed of the initial weights and of the training batches", minimum=0, maximum=2**32 - 1)
 
