@@ -1,5 +1,6 @@
 """Files that are never half written: temporary path, then rename; JSON that is always valid."""
 
+import contextlib
 import json
 import math
 import os
@@ -14,6 +15,9 @@ NON_FINITE_NOTE = "null stands for a value that was not a finite number (nan or 
 def write_atomically(path, text):
     """Writes text to path through a temporary file in the same directory, then renames it.
 
+    If writing fails (a full disk, path a directory), the temporary file is
+    removed and the error raised; path keeps what it held.
+
     Args:
         path: Destination file.
         text: The whole content, as a string.
@@ -21,11 +25,16 @@ def write_atomically(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
 
 
 def finite_or_none(value):
@@ -99,6 +108,20 @@ def check_writable(path, name):
             pass
     except OSError as error:
         raise UsageError(f"{name} {path} is not writable: {error.strerror or error} ({probe_directory})") from None
+
+
+def check_writable_file(path, name):
+    """Raises `UsageError` unless a file could be written at path: `check_writable`, and path is no directory."""
+    if path and (os.path.isdir(path) or path.endswith(os.sep)):
+        raise UsageError(f"{name} {path} names a directory; give the path of a file")
+    check_writable(path, name)
+
+
+def check_writable_directory(path, name):
+    """Raises `UsageError` unless a directory could be written at path: `check_writable`, and path is no file."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{name} {path} is a file, not a directory")
+    check_writable(path, name)
 
 
 def replace_directory(temporary, path):
