@@ -18,13 +18,11 @@ line on stderr and exit status 2 (1 when training diverged), never a traceback.
 
 import argparse
 import json
-import os
 import sys
 
-from textlstm.config import add_flags
 from textlstm.corpus import as_text
 from textlstm.errors import TrainingDiverged, UsageError
-from textlstm.memory import commands as memory_commands
+from textlstm.quiet import start_quietly
 
 TASKS = ("lm", "summarize")
 
@@ -35,6 +33,7 @@ def _formatter(prog):
 
 def add_task_parsers(subparsers):
     """Adds `lm` and `summarize`, each with one flag per field of its config."""
+    from textlstm.config import add_flags
     from textlstm.lm.config import LMConfig
     from textlstm.summarize.config import SummarizeConfig
 
@@ -246,6 +245,8 @@ def _load(args, task, verb):
 
 
 def build_parser(prog="textlstm"):
+    from textlstm.memory import commands as memory_commands
+
     parser = argparse.ArgumentParser(prog=prog, description="Train and use textlstm models.", allow_abbrev=False)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     model = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
@@ -314,13 +315,13 @@ def run_handler(args):
 
 def main(argv=None):
     """`textlstm VERB ...`; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the console
+    start_quietly()
     return run_handler(build_parser().parse_args(argv))
 
 
 def train_main(argv=None):
     """`python train.py [lm|summarize] ...`, the task defaulting to lm; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_quietly()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in TASKS + ("-h", "--help"):
         argv = ["lm"] + argv
