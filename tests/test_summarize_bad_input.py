@@ -75,6 +75,7 @@ def test_a_finished_run_is_not_damaged(finished_summarize_run, tmp_path, capsys)
     documents.write_text('{"text": "a"}\n{"body": "b"}\n')
     assert use_main(["summarize", "--model", str(out), "--source-field", "text", str(documents)]) == 2
     assert_one_line_error(capsys, "line 2 of")
+    documents.write_text("fine\n")
     assert use_main(["summarize", "--model", str(out), "--beam-size", "0", str(documents)]) == 2
     assert_one_line_error(capsys, "beam-size=0")
 

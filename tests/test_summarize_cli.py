@@ -134,8 +134,8 @@ def test_saved_model_cli_runs_the_signature_with_its_defaults(finished_run):
     assert "summary" in ran.stdout and "score" in ran.stdout
 
 
-def test_summarize_reads_json_lines_by_their_text_column_without_source_field(finished_run, tmp_path, capsys,
-                                                                              monkeypatch):
+@pytest.mark.slow  # three summarize commands: about 7 s
+def test_summarize_reads_json_lines_by_their_text_column_without_source_field(finished_run, capsys, monkeypatch):
     data, out, _ = finished_run
     flags = ["summarize", "--model", str(out), "--beam-size", "1", "--max-len", "4"]
     assert use_main([*flags, "--source-field", "text", str(data / "test.jsonl")]) == 0
@@ -145,8 +145,12 @@ def test_summarize_reads_json_lines_by_their_text_column_without_source_field(fi
     monkeypatch.setattr(sys, "stdin", open(data / "test.jsonl", encoding="utf-8"))  # lines of objects on stdin
     assert use_main(flags) == 0
     assert capsys.readouterr().out == expected
+
+
+def test_json_lines_without_a_known_column_are_refused_naming_the_columns(finished_run, tmp_path, capsys):
+    _, out, _ = finished_run
     other = write_jsonl(tmp_path / "other.jsonl", [{"body": "hi anna", "id": 1}])
-    assert use_main([*flags, str(other)]) == 2
+    assert use_main(["summarize", "--model", str(out), str(other)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [f"error: {other} is JSON Lines, but line 1 has none of the columns text, document, article, "
                      "email_body; its fields are body, id; pass --source-field"]
