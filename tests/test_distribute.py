@@ -16,6 +16,7 @@ import pytest
 
 import train
 from conftest import assert_one_line_error
+from fresh_process import run_python
 from killed_runs import recorded_epochs, wait_for
 from lm_corpus import write_corpus
 from summarize_data import write_sample
@@ -123,11 +124,17 @@ def test_devices_without_the_mirrored_strategy_are_refused(lm_corpus, tmp_path, 
     (None, "strategy multiworker needs the TF_CONFIG environment variable"),
     ("{not json", "TF_CONFIG must be JSON with cluster.worker"),
     (json.dumps({"cluster": {"worker": ["127.0.0.1"]}, "task": {"type": "worker", "index": 0}}),
+     "cluster.worker holds an invalid address '127.0.0.1': it must be host:port"),
+    (json.dumps({"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}),
      "cluster.worker must be a non-empty list of host:port"),
     (json.dumps({"cluster": {"worker": ["127.0.0.1:2222"]}, "task": {"type": "worker", "index": 3}}),
      "task.index must be an integer in [0, 1)"),
     (json.dumps({"cluster": {"worker": ["127.0.0.1:2222"], "ps": ["127.0.0.1:2223"]},
                  "task": {"type": "ps", "index": 0}}), "names only workers"),
+    (json.dumps({"cluster": {"worker": ["localhost:99999", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 0}}),
+     "cluster.worker holds an invalid address 'localhost:99999': it must be host:port with a port in [1, 65535]"),
+    (json.dumps({"cluster": {"worker": [":2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 1}}),
+     "invalid address ':2222'"),
 ])
 def test_a_malformed_tf_config_is_refused(lm_corpus, tmp_path, capsys, monkeypatch, tf_config, expected):
     if tf_config is None:
@@ -140,19 +147,50 @@ def test_a_malformed_tf_config_is_refused(lm_corpus, tmp_path, capsys, monkeypat
     assert not (tmp_path / "run").exists()
 
 
+def test_a_worker_whose_own_port_is_taken_is_refused_before_anything_starts(lm_corpus, tmp_path, capsys,
+                                                                           monkeypatch):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        workers = [f"127.0.0.1:{taken.getsockname()[1]}", "127.0.0.1:2223"]
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": workers},
+                                                    "task": {"type": "worker", "index": 0}}))
+        assert train.main(["lm", "--data", str(lm_corpus), "--out", str(tmp_path / "run"), *LM_FLAGS,
+                           "--strategy", "multiworker"]) == 2
+    assert_one_line_error(capsys, f"worker 0 cannot listen at {workers[0]} of TF_CONFIG: Address already in use")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
-def test_a_worker_that_cannot_reach_its_peers_stops_with_one_line(lm_corpus, tmp_path):
+def test_a_worker_that_cannot_reach_its_peers_stops_with_one_line_and_status_2(lm_corpus, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]  # nothing listens on the second
     tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": 0}}
-    completed = subprocess.run(
-        [sys.executable, "train.py", "lm", "--data", str(lm_corpus), "--out", str(tmp_path / "run"), *LM_FLAGS,
-         "--strategy", "multiworker"], cwd=REPO, capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(tf_config), TEXTLSTM_PEER_TIMEOUT="3"))
-    assert completed.returncode != 0
-    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == [errors[0]] and f"could not reach the other workers of TF_CONFIG ({workers[1]}) within 3 s" \
-        in errors[0], completed.stderr
-    assert "Traceback" not in completed.stderr and not (tmp_path / "run").exists()
+    completed = run_python(["train.py", "lm", "--data", str(lm_corpus), "--out", str(tmp_path / "run"), *LM_FLAGS,
+                            "--strategy", "multiworker"], TF_CONFIG=json.dumps(tf_config), TEXTLSTM_PEER_TIMEOUT="3")
+    assert completed.returncode == 2 and completed.stderr.splitlines() == [
+        f"error: worker 0 ({workers[0]}) could not reach the other workers of TF_CONFIG ({workers[1]}) within 3 s; "
+        "start the same command on each of them (TEXTLSTM_PEER_TIMEOUT sets the wait)"], completed.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_worker_lost_during_training_is_one_line_naming_it(corpus, tmp_path):
+    out, workers = tmp_path / "cluster", [f"127.0.0.1:{port}" for port in free_ports(2)]
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+
+    def start(index):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        return subprocess.Popen([sys.executable, "train.py", "lm", "--data", str(corpus), *LM_FLAGS, "--epochs", "20",
+                                 "--out", str(out), "--strategy", "multiworker"], cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**environment, "TF_CONFIG": json.dumps(tf_config), "TEXTLSTM_PEER_TIMEOUT": "60"})
+
+    chief, worker = start(0), start(1)
+    wait_for(chief, lambda: recorded_epochs(out) >= 1, 300, "finished epoch")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    _, errors = chief.communicate(timeout=300)
+    assert chief.returncode == 2 and len(errors.splitlines()) == 1, errors
+    assert errors.startswith("error: lost worker 1 of TF_CONFIG (") and errors.rstrip().endswith(
+        "); start the same command on each worker again to continue the run"), errors
 
 
 @pytest.mark.slow

@@ -109,3 +109,14 @@ def test_gradient_flow_bad_input_is_one_line(tmp_path, capsys, flags, message):
     assert use_main(["gradient-flow", "--out", str(tmp_path / "out"), "--steps", "1", *flags]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("error: ") and message in error[0], error
+
+
+def test_gradient_flow_refuses_an_out_it_cannot_write_before_measuring(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    assert use_main(["gradient-flow", "--cells", "gru", "--length", "3", "--steps", "1", "--units", "2",
+                     "--out", str(tmp_path / "a_file")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing was measured
+    error = captured.err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: ") and "a_file is a file, not a directory" in error[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a_file"]

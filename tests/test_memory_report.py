@@ -238,3 +238,21 @@ def test_inspect_bad_input_is_one_line(tmp_path, capsys):
     assert use_main(["inspect", "--model", str(run), "--file", str(tmp_path / "none.txt"), "--out", out]) == 2
     assert_one_line_error(capsys, "cannot read file")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_inspect_refuses_an_out_it_cannot_write_before_any_work_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    config, vocab, model = language_model(layers=1)
+    run = save_run(tmp_path / "run", config, vocab, model)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_directory").mkdir()
+    cases = [("a_file/report.html", "a_file is a file, not a directory"),
+             ("a_directory", "out a_directory names a directory"),
+             ("/proc/textlstm-test.html", "out /proc/textlstm-test.html is not writable"),
+             ("", "out must not be empty")]
+    before = sorted(path.name for path in tmp_path.iterdir())
+    for out, message in cases:
+        assert use_main(["inspect", "--model", str(run), "--text", "the cat", "--out", out]) == 2
+        assert_one_line_error(capsys, message)
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+    assert list((tmp_path / "a_directory").iterdir()) == []

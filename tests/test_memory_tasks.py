@@ -97,3 +97,31 @@ def test_memory_task_bad_input_is_one_line(tmp_path, capsys, flags, message):
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("error: ") and message in error[0], error
     assert not (tmp_path / "out").exists()
+
+
+TINY = ["--cell", "simple", "--length", "4", "--steps", "5", "--batch-size", "8", "--units", "4", "--test-size", "16",
+        "--eval-every", "1"]
+
+
+def test_memory_task_refuses_an_out_it_cannot_write_before_training(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    for out, message in [(tmp_path / "a_file", "a_file is a file, not a directory"),
+                         (tmp_path / "a_file" / "out", "a_file is a file, not a directory"),
+                         ("/proc/textlstm-test", "out /proc/textlstm-test is not writable")]:
+        assert use_main(["memory-task", "adding", *TINY, "--out", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # no training step was logged
+        error = captured.err.strip().splitlines()
+        assert len(error) == 1 and error[0].startswith("error: ") and message in error[0], error
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_a_memory_task_that_diverges_exits_1_with_one_line_and_keeps_the_curve(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert use_main(["memory-task", "adding", *TINY, "--lr", "1e30", "--global-clipnorm", "0", "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: training diverged: test_mse became inf at step 1; "
+                                                   "lower --lr (it is 1e+30) or turn on clipping"), error
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["diverged_at_step"] == 1 and "test_mse" not in metrics
+    assert [point["test_mse"] for point in metrics["curve"]] == [pytest.approx(3.2637, abs=1e-4), None]

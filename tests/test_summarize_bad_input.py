@@ -75,6 +75,7 @@ def test_a_finished_run_is_not_damaged(finished_summarize_run, tmp_path, capsys)
     documents.write_text('{"text": "a"}\n{"body": "b"}\n')
     assert use_main(["summarize", "--model", str(out), "--source-field", "text", str(documents)]) == 2
     assert_one_line_error(capsys, "line 2 of")
+    documents.write_text("fine\n")
     assert use_main(["summarize", "--model", str(out), "--beam-size", "0", str(documents)]) == 2
     assert_one_line_error(capsys, "beam-size=0")
 
@@ -82,3 +83,16 @@ def test_a_finished_run_is_not_damaged(finished_summarize_run, tmp_path, capsys)
 def test_model_that_is_not_a_run(tmp_path, capsys):
     assert use_main(["summarize", "--model", str(tmp_path)]) == 2
     assert_one_line_error(capsys, "is not a run directory")
+
+
+@pytest.mark.slow  # a fresh process, so that stderr is what a user sees: about 10 s
+def test_malformed_json_lines_given_to_evaluate_are_one_line_and_only_that(finished_summarize_run, tmp_path):
+    from fresh_process import run_python
+
+    data, run, _ = finished_summarize_run
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text((data / "test.jsonl").read_text().splitlines()[0] + '\n{"text": "broken\n', encoding="utf-8")
+    completed = run_python(["-m", "textlstm", "evaluate", "--model", str(run), "--data", str(bad)])
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [f"error: line 2 of {bad} is not JSON: Unterminated string starting at: "
+                                             "line 1 column 10 (char 9)"]

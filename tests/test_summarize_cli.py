@@ -132,3 +132,36 @@ def test_saved_model_cli_runs_the_signature_with_its_defaults(finished_run):
                          capture_output=True, text=True, env=ENVIRONMENT, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "summary" in ran.stdout and "score" in ran.stdout
+
+
+@pytest.mark.slow  # three summarize commands: about 7 s
+def test_summarize_reads_json_lines_by_their_text_column_without_source_field(finished_run, capsys, monkeypatch):
+    data, out, _ = finished_run
+    flags = ["summarize", "--model", str(out), "--beam-size", "1", "--max-len", "4"]
+    assert use_main([*flags, "--source-field", "text", str(data / "test.jsonl")]) == 0
+    expected = capsys.readouterr().out
+    assert use_main([*flags, str(data / "test.jsonl")]) == 0
+    assert capsys.readouterr().out == expected
+    monkeypatch.setattr(sys, "stdin", open(data / "test.jsonl", encoding="utf-8"))  # lines of objects on stdin
+    assert use_main(flags) == 0
+    assert capsys.readouterr().out == expected
+
+
+def test_json_lines_without_a_known_column_are_refused_naming_the_columns(finished_run, tmp_path, capsys):
+    _, out, _ = finished_run
+    other = write_jsonl(tmp_path / "other.jsonl", [{"body": "hi anna", "id": 1}])
+    assert use_main(["summarize", "--model", str(out), str(other)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [f"error: {other} is JSON Lines, but line 1 has none of the columns text, document, article, "
+                     "email_body; its fields are body, id; pass --source-field"]
+
+
+def test_json_lines_are_read_by_the_first_known_column_and_text_stays_text(tmp_path):
+    from textlstm.cli import read_documents
+
+    rows = write_jsonl(tmp_path / "rows.txt", [{"text": "one", "body": "two"}, {"text": "three", "body": "four"}])
+    assert read_documents(str(rows), "", ["body", "text"]) == ["two", "four"]  # a .txt of objects is JSON Lines too
+    assert read_documents(str(rows), "text", ["body"]) == ["one", "three"]
+    plain = tmp_path / "mails.txt"
+    plain.write_text("hi {anna}\n\n{not json\n", encoding="utf-8")
+    assert read_documents(str(plain), "", ["text"]) == ["hi {anna}", "", "{not json"]

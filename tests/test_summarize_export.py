@@ -62,3 +62,17 @@ def test_export_does_not_reread_the_model_source(tmp_path):
                             text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "export" / "saved_model.pb").exists()
+
+
+def test_an_empty_batch_gets_empty_outputs_of_the_signatures_types(finished_summarize_run):
+    _, run, _ = finished_summarize_run
+    exported = tf.saved_model.load(str(run / "saved_model"))
+    empty = tf.constant([], tf.string)
+    decode = exported.signatures["decode"]
+    for outputs in (exported.signatures["serving_default"](text=empty),
+                    decode(text=empty, beam_size=tf.constant(2), max_len=tf.constant(5))):
+        assert outputs["summary"].dtype == tf.string and outputs["summary"].shape == (0,)
+        assert outputs["score"].dtype == tf.float32 and outputs["score"].shape == (0,)
+    documents = tf.constant(["hi anna , the design review moved to friday .", ""])
+    outputs = exported.signatures["serving_default"](text=documents)
+    assert outputs["summary"].shape == (2,) and outputs["summary"][1] == b"" and outputs["score"][1] == 0.0

@@ -1,28 +1,35 @@
-"""textlstm: recurrent text models on LSTM cells whose equations are written out."""
+"""textlstm: recurrent text models on LSTM cells whose equations are written out.
 
-import os
+The public names are imported when first used (PEP 562), so that `import
+textlstm.cli` does not start TensorFlow before the command line has set up
+its quiet start (`textlstm.quiet`).
+"""
 
-# TensorFlow's C++ start-up messages stay off unless the user asks for them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-
-from textlstm.cells import (  # noqa: E402
-    CoupledLSTMCell,
-    GRUCell,
-    LSTMCell,
-    PeepholeLSTMCell,
-    RecurrentCell,
-    SimpleRNNCell,
-)
-from textlstm.layers import GRU, LSTM, CoupledLSTM, PeepholeLSTM, RecurrentLayer, SimpleRNN  # noqa: E402
-from textlstm.run import load_run  # noqa: E402
-# Registered with Keras, so that load_model knows every class a run's .keras file names.
-import textlstm.embedding  # noqa: E402, F401
-import textlstm.lm.perplexity  # noqa: E402, F401
-import textlstm.seq2seq  # noqa: E402, F401
+import importlib
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_PUBLIC = {
+    **dict.fromkeys(["CoupledLSTMCell", "GRUCell", "LSTMCell", "PeepholeLSTMCell", "RecurrentCell", "SimpleRNNCell"],
+                    "textlstm.cells"),
+    **dict.fromkeys(["GRU", "LSTM", "CoupledLSTM", "PeepholeLSTM", "RecurrentLayer", "SimpleRNN"], "textlstm.layers"),
+    "load_run": "textlstm.run",
+}
+
+__all__ = sorted([*_PUBLIC, "load_model"])
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'textlstm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_PUBLIC})
 
 
 def load_model(path, compile=True):
@@ -35,4 +42,12 @@ def load_model(path, compile=True):
     Returns:
         The `keras.Model`.
     """
+    import keras
+
+    # Registered with Keras as they are imported: every class a run's .keras file names.
+    import textlstm.embedding  # noqa: F401
+    import textlstm.layers  # noqa: F401
+    import textlstm.lm.perplexity  # noqa: F401
+    import textlstm.seq2seq  # noqa: F401
+
     return keras.saving.load_model(path, compile=compile)

@@ -8,18 +8,39 @@ g mod total of pass g // total. Without `--steps-per-epoch`, steps is the
 split's batch count and epoch e is pass e.
 """
 
+import collections.abc
+
 import numpy as np
 
 
 def epoch_positions(epoch, steps, total):
     """(pass, batch) of each of an epoch's `steps` global batches over a split of `total` batches.
 
+    Returns:
+        A sequence, worked out as it is read: an epoch of any number of steps costs nothing to hold.
+
     Example:
 
-    >>> epoch_positions(1, steps=3, total=4)
-    [(0, 3), (1, 0), (1, 1)]
+    >>> list(epoch_positions(1, steps=3, total=4)), len(epoch_positions(0, steps=10**12, total=4))
+    ([(0, 3), (1, 0), (1, 1)], 1000000000000)
     """
-    return [divmod(position, total) for position in range(epoch * steps, (epoch + 1) * steps)]
+    return _Positions(range(epoch * steps, (epoch + 1) * steps), total)
+
+
+class _Positions(collections.abc.Sequence):
+    """The (pass, batch) of each global position of a range, over a split of `total` batches."""
+
+    def __init__(self, positions, total):
+        self.positions = positions
+        self.total = total
+
+    def __len__(self):
+        return len(self.positions)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return _Positions(self.positions[index], self.total)
+        return divmod(self.positions[index], self.total)
 
 
 def epoch_steps(totals, steps_per_epoch):

@@ -19,14 +19,12 @@ never a traceback. The tasks come from the registry, `textlstm.tasks`.
 
 import argparse
 import json
-import os
 import sys
 
-from textlstm.config import add_flags
 from textlstm.corpus import as_text
 from textlstm.errors import TrainingDiverged, UsageError
 from textlstm.files import utf8_lines
-from textlstm.memory import commands as memory_commands
+from textlstm.quiet import start_quietly
 from textlstm.tasks import TASKS
 
 INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
@@ -38,6 +36,8 @@ def _formatter(prog):
 
 def add_task_parsers(subparsers):
     """Adds one parser per task of the registry, each with one flag per field of its config."""
+    from textlstm.config import add_flags
+
     for entry in TASKS.values():
         config_class = entry.load().config_class
         parser = subparsers.add_parser(entry.name, allow_abbrev=False, help=entry.help, formatter_class=_formatter,
@@ -73,11 +73,20 @@ def read_prompts(prompts, path):
     return [line.rstrip("\n") for line in sys.stdin if line.strip()]
 
 
-def read_documents(path, field):
-    """Returns the documents in path (or stdin for None / "-"): one per line, or the field of each JSON line.
+def read_documents(path, field, columns=()):
+    """Returns the documents in path (or stdin for None / "-"): one per line, or a column of JSON Lines.
 
-    Blank lines are documents too (empty ones), so that output line n answers
-    input line n. A field holding a list of strings is joined with spaces.
+    The input is JSON Lines, one object per line, when field is given, when
+    path ends in .jsonl or .json, or when its first non-blank line is a JSON
+    object; the documents are then the field of each object, or without one
+    the first of columns that the first object has. Blank lines are
+    documents too (empty ones), so that output line n answers input line n.
+    A field holding a list of strings is joined with spaces.
+
+    Args:
+        path: A file, or None or "-" for stdin.
+        field: The column of the documents (`--source-field`), or "".
+        columns: The columns to look for when field is "", in order.
     """
     name = path if path and path != "-" else "standard input"
     try:
@@ -89,7 +98,7 @@ def read_documents(path, field):
     except OSError as error:
         raise UsageError(f"cannot read documents from {path}: {error}") from None
     lines = text.splitlines()
-    if not field:
+    if not (field or name.lower().endswith((".jsonl", ".json")) or _is_json_object(text.lstrip().split("\n", 1)[0])):
         return lines
     documents = []
     for number, line in enumerate(lines, 1):
@@ -100,11 +109,26 @@ def read_documents(path, field):
             row = json.loads(line)
         except ValueError as error:
             raise UsageError(f"line {number} of {name} is not JSON: {error}") from None
-        if not isinstance(row, dict) or field not in row:
-            fields = ", ".join(row) if isinstance(row, dict) else "none (not an object)"
-            raise UsageError(f"line {number} of {name} has no field {field!r}; its fields are {fields}")
+        if not isinstance(row, dict):
+            raise UsageError(f"line {number} of {name} is not a JSON object; JSON Lines hold one object per line")
+        if not field:
+            field = next((column for column in columns if column in row), None)
+            if field is None:
+                raise UsageError(f"{name} is JSON Lines, but line {number} has none of the columns "
+                                 f"{', '.join(columns)}; its fields are {', '.join(row) or 'none'}; pass "
+                                 "--source-field")
+        if field not in row:
+            raise UsageError(f"line {number} of {name} has no field {field!r}; its fields are "
+                             f"{', '.join(row) or 'none'}")
         documents.append(as_text(row[field]))
     return documents
+
+
+def _is_json_object(line):
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def usable_prompts(prompts, run):
@@ -153,10 +177,13 @@ def generate(args):
 
 
 def summarize(args):
+    from textlstm.summarize.data import SOURCE_FIELDS
     from textlstm.summarize.inference import summarize_texts
 
     run = _load(args, "summarize", "summarize")
-    documents = read_documents(args.input, args.source_field)
+    trained_on = run.config.source_field or (run.metrics.get("fields") or [""])[0]  # the column training read
+    columns = [column for column in dict.fromkeys([trained_on, *SOURCE_FIELDS]) if column]
+    documents = read_documents(args.input, args.source_field, columns)
     summaries, scores = summarize_texts(run.export, documents, args.beam_size, args.max_len)
     for summary, score in zip(summaries, scores):
         print(f"{score:.4f}\t{summary}" if args.scores else summary)
@@ -178,6 +205,8 @@ def _load(args, task, verb):
 
 
 def build_parser(prog="textlstm"):
+    from textlstm.memory import commands as memory_commands
+
     parser = argparse.ArgumentParser(prog=prog, description="Train and use textlstm models.", allow_abbrev=False)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     model = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
@@ -205,8 +234,10 @@ def build_parser(prog="textlstm"):
 
     command = verbs.add_parser("summarize", allow_abbrev=False, parents=[model],
                                help="summarizer: one summary per document")
-    command.add_argument("input", nargs="?", default="-", help="file with one document per line (default: stdin)")
-    command.add_argument("--source-field", help="read JSON Lines and summarize this field of each line")
+    command.add_argument("input", nargs="?", default="-", help="file with one document per line, or JSON Lines "
+                                                               "(.jsonl, .json or lines of objects) (default: stdin)")
+    command.add_argument("--source-field", help="read JSON Lines and summarize this field of each line (default: the "
+                                                "run's source column, else text, document, article or email_body)")
     command.add_argument("--beam-size", type=int, help="beam width, 1 to 16 (default: the run's)")
     command.add_argument("--max-len", type=int, help="most summary tokens, 1 to 200 (default: the run's)")
     command.add_argument("--scores", action="store_true", help="prefix each summary with its score and a tab")
@@ -247,13 +278,13 @@ def run_handler(args):
 
 def main(argv=None):
     """`textlstm VERB ...`; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the console
+    start_quietly()
     return run_handler(build_parser().parse_args(argv))
 
 
 def train_main(argv=None):
     """`python train.py [lm|summarize] ...`, the task defaulting to lm; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_quietly()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*TASKS, "-h", "--help"):
         argv = ["lm"] + argv

@@ -14,6 +14,11 @@ import math
 from textlstm.errors import UsageError
 from textlstm.layers import LAYERS_BY_NAME
 
+# The largest state (units) and vector (embedding-dim) sizes any task takes. Each flag whose size turns into
+# memory has a maximum far above what a run needs that keeps it, the other flags at their defaults, within a
+# few GB: a mistyped value is refused before anything runs instead of exhausting the machine's memory.
+MAX_STATE_SIZE = 4096
+
 
 def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None,
            absent=dataclasses.MISSING):
@@ -60,16 +65,17 @@ class TrainConfig:
     subword_model: str = option("unigram", "level subword: SentencePiece's unigram model or byte-pair encoding",
                                 choices=("unigram", "bpe"))
     max_vocab: int = option(10000, "largest vocabulary, special tokens included (subword: the number of pieces); 0 "
-                            "means no limit (word and char)", minimum=0)
+                            "means no limit (word and char)", minimum=0, maximum=1_000_000)
     min_count: int = option(1, "words or characters seen fewer times in training become <unk>", minimum=1)
     cell: str = option("lstm", "recurrent layer", choices=tuple(LAYERS_BY_NAME))
-    num_layers: int = option(1, "number of stacked recurrent layers", minimum=1)
-    units: int = option(128, "size of each recurrent layer's state", minimum=1)
-    embedding_dim: int = option(128, "size of the word vectors", minimum=1)
+    num_layers: int = option(1, "number of stacked recurrent layers", minimum=1, maximum=64)
+    units: int = option(128, "size of each recurrent layer's state", minimum=1, maximum=MAX_STATE_SIZE)
+    embedding_dim: int = option(128, "size of the word vectors", minimum=1, maximum=MAX_STATE_SIZE)
     dropout: float = option(0.0, "dropout on the embeddings, between layers and before the output layer", minimum=0,
                             below=1)
     tie_weights: bool = option(False, "share one matrix between the embedding and the output layer")
-    batch_size: int = option(32, "examples (language model: contiguous token streams) per training step", minimum=1)
+    batch_size: int = option(32, "examples (language model: contiguous token streams) per training step", minimum=1,
+                             maximum=2048)
     optimizer: str = option("adam", "optimizer", choices=("sgd", "adam"))
     lr: float = option(0.001, "initial learning rate", positive=True)
     epochs: int = option(10, "maximum number of passes over the training data", minimum=1)

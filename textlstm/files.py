@@ -17,7 +17,8 @@ def write_atomically(path, content):
     """Writes content to path through a temporary file in the same directory, then renames it.
 
     Plain writes, so that a full disk is an `OSError` (ENOSPC); whatever
-    stops the write, the temporary file is removed and path keeps what it held.
+    stops the write (a full disk, path a directory, Ctrl-C), the temporary
+    file is removed and path keeps what it held.
 
     Args:
         path: Destination file.
@@ -115,6 +116,20 @@ def check_writable(path, name):
             pass
     except OSError as error:
         raise UsageError(f"{name} {path} is not writable: {error.strerror or error} ({probe_directory})") from None
+
+
+def check_writable_file(path, name):
+    """Raises `UsageError` unless a file could be written at path: `check_writable`, and path is no directory."""
+    if path and (os.path.isdir(path) or path.endswith(os.sep)):
+        raise UsageError(f"{name} {path} names a directory; give the path of a file")
+    check_writable(path, name)
+
+
+def check_writable_directory(path, name):
+    """Raises `UsageError` unless a directory could be written at path: `check_writable`, and path is no file."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{name} {path} is a file, not a directory")
+    check_writable(path, name)
 
 
 def replace_directory(temporary, path):

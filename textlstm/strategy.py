@@ -12,8 +12,11 @@ cannot be added after), so `make_strategy` comes first in a run.
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
 
 import tensorflow as tf
 
@@ -82,9 +85,13 @@ def read_tf_config():
     except (ValueError, KeyError, TypeError) as error:
         raise UsageError(f"TF_CONFIG must be JSON with cluster.worker (a list of host:port) and task.type / "
                          f"task.index; {type(error).__name__}: {error}. Received: TF_CONFIG={text!r}") from None
-    if (not isinstance(workers, list) or not workers
-            or not all(isinstance(address, str) and address.rpartition(":")[2].isdigit() for address in workers)):
+    if not isinstance(workers, list) or not workers or not all(isinstance(address, str) for address in workers):
         raise UsageError(f"TF_CONFIG's cluster.worker must be a non-empty list of host:port. Received: {workers!r}")
+    for address in workers:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise UsageError(f"TF_CONFIG's cluster.worker holds an invalid address {address!r}: it must be host:port "
+                             "with a port in [1, 65535]")
     if set(settings["cluster"]) != {"worker"} or kind != "worker":
         raise UsageError(f"TF_CONFIG for strategy multiworker names only workers (the first is the chief). "
                          f"Received: cluster {sorted(settings['cluster'])}, task type {kind!r}")
@@ -93,7 +100,8 @@ def read_tf_config():
     return workers, index
 
 
-# Run beside a worker while it waits for its peers: kills it with one line if the wait outlasts the timeout.
+# Run beside a worker while TensorFlow connects it to its peers, which were all reachable a moment before:
+# kills it with one line if one of them went away and the connection outlasts the timeout.
 WATCHDOG = """
 import os, signal, sys, time
 parent, deadline = os.getppid(), time.monotonic() + float(sys.argv[1])
@@ -121,13 +129,15 @@ def peer_timeout():
 def _multiworker():
     workers, index = read_tf_config()
     timeout = peer_timeout()
-    others = ", ".join(address for number, address in enumerate(workers) if number != index)
-    message = (f"error: worker {index} ({workers[index]}) could not reach the other workers of TF_CONFIG "
-               f"({others}) within {timeout:g} s; start the same command on each of them ({PEER_TIMEOUT_VARIABLE} "
-               "sets the wait)")
+    unreachable = wait_for_peers(workers, index, timeout)
+    others = ", ".join(unreachable or [address for number, address in enumerate(workers) if number != index])
+    message = (f"worker {index} ({workers[index]}) could not reach the other workers of TF_CONFIG ({others}) "
+               f"within {timeout:g} s; start the same command on each of them ({PEER_TIMEOUT_VARIABLE} sets the wait)")
+    if unreachable:
+        raise UsageError(message)
     # The strategy waits for every worker without a limit, in TensorFlow's C++ code, holding the interpreter
     # and ignoring SIGTERM: only another process can end the wait.
-    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(timeout), message])
+    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(timeout), f"error: {message}"])
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
             communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout))
@@ -137,6 +147,80 @@ def _multiworker():
         watchdog.kill()
         watchdog.wait()
     return strategy
+
+
+def wait_for_peers(workers, index, timeout):
+    """Listens at this worker's port and connects to the others' until each has answered once, or timeout.
+
+    Each worker of a cluster starting at the same time does the same, so
+    every one of them finds the others here, where a wait can end with one
+    line, rather than inside TensorFlow's connection, which waits without
+    a limit (a peer that is already training answers on its TensorFlow port).
+
+    Args:
+        workers: The addresses (host:port) of TF_CONFIG.
+        index: This worker's.
+        timeout: Seconds to wait.
+
+    Returns:
+        The addresses that never answered; empty when all did.
+
+    Raises:
+        UsageError: This worker's port cannot be listened at (another process holds it).
+    """
+    port = int(workers[index].rpartition(":")[2])
+    dual_stack = socket.has_dualstack_ipv6()
+    try:
+        listener = socket.create_server(("", port), family=socket.AF_INET6 if dual_stack else socket.AF_INET,
+                                        dualstack_ipv6=dual_stack)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise UsageError(f"worker {index} cannot listen at {workers[index]} of TF_CONFIG: {reason}") from None
+    waiting = [address for number, address in enumerate(workers) if number != index]
+    deadline = time.monotonic() + timeout
+    with listener:
+        listener.settimeout(0.2)
+        while waiting and time.monotonic() < deadline:
+            waiting = [address for address in waiting if not _answers(address)]
+            try:
+                listener.accept()[0].close()  # the others' probes, so that they never fill the queue
+            except (TimeoutError, OSError):
+                pass
+    return waiting
+
+
+def _answers(address):
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def lost_peer_message(error, strategy=None):
+    """One line for a collective operation that failed because a worker went away: which one and why.
+
+    Args:
+        error: The `tf.errors.UnavailableError` or `DeadlineExceededError`.
+        strategy: The strategy it ran under, so that this worker's own index is not taken for the lost one.
+
+    Example:
+
+    >>> error = tf.errors.UnavailableError(None, None, "Graph execution error:\\n\\nCollective ops is aborted by: "
+    ...     "recvmsg:Connection reset by peer\\nAdditional GRPC error information from remote target "
+    ...     "/job:worker/replica:0/task:1 while calling /tensorflow.WorkerService/RecvBuf:")
+    >>> lost_peer_message(error).split(";")[0]
+    'lost worker 1 of TF_CONFIG (recvmsg:Connection reset by peer)'
+    """
+    text = error.message
+    own = getattr(getattr(strategy, "cluster_resolver", None), "task_id", None)
+    peers = [index for index in re.findall(r"/job:worker/(?:replica:\d+/)?task:(\d+)", text) if index != str(own)]
+    reason = re.search(r"aborted by: (.+)", text) or re.search(r'grpc_message:"([^"]+)"', text)
+    lines = [line for line in text.splitlines() if line.strip() and not line.endswith(":")]
+    reason = reason.group(1).rstrip(":") if reason else (lines or [type(error).__name__])[0]
+    return (f"lost {f'worker {peers[0]}' if peers else 'the other workers'} of TF_CONFIG ({reason}); "
+            "start the same command on each worker again to continue the run")
 
 
 def is_chief(strategy):

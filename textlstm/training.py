@@ -17,7 +17,7 @@ from textlstm.corpus.tokenizers import save_tokenizer
 from textlstm.errors import TrainingDiverged, UsageError
 from textlstm.loop import TrainingLoop
 from textlstm.run import RunDirectory, best_epoch, separate_export
-from textlstm.strategy import check_batch_size, is_chief, make_strategy
+from textlstm.strategy import check_batch_size, is_chief, lost_peer_message, make_strategy
 from textlstm.vocab import Vocabulary
 
 OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
@@ -146,8 +146,7 @@ def train(task, config, verbose=1, callbacks=()):
             return _train_worker(task, config, strategy)
         return _train_chief(task, config, strategy, verbose, callbacks, started)
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
-        raise UsageError(f"lost the other workers of TF_CONFIG ({error.message.splitlines()[0]}); start the same "
-                         "command on each of them again to continue the run") from None
+        raise UsageError(lost_peer_message(error, strategy)) from None
     except OSError as error:
         if error.errno != errno.ENOSPC:
             raise

@@ -30,7 +30,8 @@ class LMConfig(TrainConfig):
     epochs: int = override(TrainConfig, "epochs", 8)
     init_scale: float = option(0.0, "if > 0, all weights start uniform in [-init-scale, init-scale] (Zaremba); "
                                "0 keeps Keras's initializers", minimum=0)
-    bptt: int = option(35, "time steps per window of truncated backpropagation through time", minimum=1)
+    bptt: int = option(35, "time steps per window of truncated backpropagation through time", minimum=1,
+                       maximum=2048)
     schedule: str = option("plateau", "plateau: lr x lr-decay whenever validation stops improving; "
                            "fixed: lr x lr-decay every epoch after decay-start", choices=("plateau", "fixed"))
     lr_decay: float = option(0.25, "factor applied to the learning rate at each decay", positive=True, below=1)

@@ -13,7 +13,7 @@ import os
 
 from textlstm.config import add_flags
 from textlstm.errors import UsageError, first_line
-from textlstm.files import utf8_lines
+from textlstm.files import check_writable_directory, check_writable_file, utf8_lines
 from textlstm.run import load_run
 
 INSPECT_HELP = "write an HTML report of what each recurrent layer of a run does over a text"
@@ -47,6 +47,7 @@ def run_inspect(args, log=print):
     """Writes the HTML report (and with --png the figures); returns the paths written."""
     from textlstm.memory import figures, report, traces
 
+    check_writable_file(args.out, "out")
     text = args.text if args.text is not None else _read_text(args.file)
     if not text.strip():
         raise UsageError(f"{'text' if args.file is None else f'file {args.file}'} is empty: it has no token to inspect")
@@ -119,6 +120,7 @@ def run_gradient_flow(args, log=print):
     cells = [cell.strip() for cell in args.cells.split(",") if cell.strip()]
     if not cells:
         raise UsageError(f"cells must name at least one cell. Received: cells={args.cells!r}")
+    check_writable_directory(args.out, "out")
     rows = gradient_flow.measure_gradient_flow(cells, args.length, args.steps, args.units, args.seed, log=log)
     csv_path = os.path.join(args.out, "gradient_flow.csv")
     gradient_flow.write_csv(rows, csv_path)

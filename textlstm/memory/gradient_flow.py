@@ -74,19 +74,19 @@ def measure_gradient_flow(cells, length, steps=1000, units=128, seed=1, log=prin
         over `MEASURED_SEQUENCES` test sequences.
 
     Raises:
-        UsageError: An unknown cell, T below 2 or steps below 1.
+        UsageError: An unknown cell, or a length, steps, units or seed out of `MemoryTaskConfig`'s range;
+            checked before anything runs.
     """
     log = log or (lambda message: None)
     for cell in cells:
         if cell not in LAYERS_BY_NAME:
             raise UsageError(f"cells must be among {', '.join(LAYERS_BY_NAME)}. Received: cell {cell!r}")
-    if steps < 1:
-        raise UsageError(f"steps must be a positive integer. Received: steps={steps}")
-    rows = []
-    for cell in cells:
-        config = MemoryTaskConfig(task="adding", cell=cell, length=length, steps=steps, units=units, seed=seed,
-                                  eval_every=steps, test_size=MEASURED_SEQUENCES)
+    configs = [MemoryTaskConfig(task="adding", cell=cell, length=length, steps=steps, units=units, seed=seed,
+                                eval_every=steps, test_size=MEASURED_SEQUENCES) for cell in cells]
+    for config in configs:
         config.validate()
+    rows = []
+    for cell, config in zip(cells, configs):
         inputs, targets = fixed_test_set(config)
         for stage in ("init", "trained"):
             if stage == "init":

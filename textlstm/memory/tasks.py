@@ -13,8 +13,9 @@ import time
 import keras
 import numpy as np
 
-from textlstm.config import check_fields, option
-from textlstm.files import write_json
+from textlstm.config import MAX_STATE_SIZE, check_fields, option
+from textlstm.errors import TrainingDiverged
+from textlstm.files import check_writable_directory, write_json
 from textlstm.layers import LAYERS_BY_NAME
 
 TASKS = ("adding", "copy")
@@ -118,15 +119,17 @@ class MemoryTaskConfig:
 
     task: str = option("adding", "the problem", choices=TASKS)
     cell: str = option("lstm", "recurrent layer", choices=tuple(LAYERS_BY_NAME))
-    length: int = option(50, "T: the adding problem's sequence length, the copy problem's delay", minimum=2)
-    steps: int = option(2000, "training steps, each on a freshly generated batch", minimum=1)
-    batch_size: int = option(64, "sequences per training step", minimum=1)
-    units: int = option(128, "size of the recurrent state", minimum=1)
+    length: int = option(50, "T: the adding problem's sequence length, the copy problem's delay", minimum=2,
+                         maximum=10_000)
+    steps: int = option(2000, "training steps, each on a freshly generated batch", minimum=1,
+                        maximum=10_000_000)
+    batch_size: int = option(64, "sequences per training step", minimum=1, maximum=4096)
+    units: int = option(128, "size of the recurrent state", minimum=1, maximum=MAX_STATE_SIZE)
     optimizer: str = option("adam", "optimizer", choices=tuple(OPTIMIZERS))
     lr: float = option(0.01, "learning rate (the fastest of those tried on the adding problem: docs/memory.md)",
                        positive=True)
     global_clipnorm: float = option(1.0, "clip all gradients together to this global norm; 0 is off", minimum=0)
-    test_size: int = option(2000, "sequences in the fixed test set", minimum=1)
+    test_size: int = option(2000, "sequences in the fixed test set", minimum=1, maximum=100_000)
     eval_every: int = option(250, "steps between evaluations on the test set (the curve in metrics.json)", minimum=1)
     seed: int = option(1, "seed of the initial weights and of the training batches", minimum=0, maximum=2**32 - 1)
 
@@ -179,10 +182,11 @@ def evaluate(model, config, inputs, targets):
         accuracy of the most likely class on the 10 copied symbols.
     """
     predictions = model.predict(inputs, batch_size=500, verbose=0)
-    if config.task == "adding":
-        return {"test_mse": float(np.mean((predictions - targets) ** 2))}
-    logits = predictions - predictions.max(axis=-1, keepdims=True)
-    log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model's inf or nan: train_memory_task stops
+        if config.task == "adding":
+            return {"test_mse": float(np.mean((predictions - targets) ** 2))}
+        logits = predictions - predictions.max(axis=-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
     target_log_probs = np.take_along_axis(log_probs, targets[..., None], axis=-1)
     copied = predictions[:, -COPY_LENGTH:].argmax(axis=-1) == targets[:, -COPY_LENGTH:]
     return {"test_loss": float(-target_log_probs.mean()), "test_accuracy": float(copied.mean())}
@@ -211,27 +215,40 @@ def train_memory_task(config, out=None, log=print):
         `train_seconds`.
 
     Raises:
-        UsageError: A setting out of range.
+        UsageError: A setting out of range, or an out that cannot be written; checked before training.
+        TrainingDiverged: The training loss stopped being finite. `metrics.json` is still written, without
+            the final test metrics: the curve up to that step and `diverged_at_step`.
     """
     config.validate()
+    if out is not None:
+        check_writable_directory(out, "out")
     log = log or (lambda message: None)
     model = build_task_model(config)
     rng = np.random.default_rng([config.seed, 1])  # training batches: a stream apart from the initial weights
     inputs, targets = fixed_test_set(config)
     curve = [{"step": 0, **evaluate(model, config, inputs, targets)}]
-    train_seconds = 0.0
+    train_seconds, diverged = 0.0, None
     for step in range(1, config.steps + 1):
         batch_inputs, batch_targets = BATCHES[config.task](rng, config.batch_size, config.length)
         started = time.perf_counter()
-        model.train_on_batch(batch_inputs, batch_targets)
+        loss = float(model.train_on_batch(batch_inputs, batch_targets))
         train_seconds += time.perf_counter() - started
         if step % config.eval_every == 0 or step == config.steps:
             curve.append({"step": step, **evaluate(model, config, inputs, targets)})
             log(f"{config.task} {config.cell} T={config.length} step {step}: "
                 + "  ".join(f"{key} {value:.4f}" for key, value in curve[-1].items() if key != "step"))
-    metrics = {**dataclasses.asdict(config), **curve[-1], **baselines(config), "curve": curve,
+        diverged = next((f"{name} became {value} at step {step}" for name, value in
+                         [("the training loss", loss), *curve[-1].items()] if not math.isfinite(value)), None)
+        if diverged:
+            break
+    final = {"diverged_at_step": step} if diverged else {key: value for key, value in curve[-1].items()
+                                                         if key != "step"}
+    metrics = {**dataclasses.asdict(config), **final, **baselines(config), "curve": curve,
                "train_seconds": round(train_seconds, 1)}
-    del metrics["step"]
     if out is not None:
         write_json(os.path.join(out, "metrics.json"), metrics)
+    if diverged:
+        clipping = "" if config.global_clipnorm else " or turn on clipping (--global-clipnorm 1)"
+        written = f"; {os.path.join(out, 'metrics.json')} holds the curve up to it" if out is not None else ""
+        raise TrainingDiverged(f"{diverged}; lower --lr (it is {config.lr}){clipping}{written}")
     return model, metrics

@@ -34,8 +34,9 @@ class SummarizeConfig(Decoding, TrainConfig):
     target_list: str = option("first", "where a summary column holds lists of summaries: train on the first of "
                               "each list, or on each of them; ROUGE scores against all of them",
                               choices=("first", "each"))
-    max_source_len: int = option(80, "source tokens kept (the rest is cut) in training and serving", minimum=1)
-    max_target_len: int = option(16, "summary tokens kept in training", minimum=1)
+    max_source_len: int = option(80, "source tokens kept (the rest is cut) in training and serving", minimum=1,
+                                 maximum=4096)
+    max_target_len: int = option(16, "summary tokens kept in training", minimum=1, maximum=1024)
     bidirectional: bool = option(True, "run the encoder in both directions")
     attention: str = option("luong", "attention score: multiplicative (luong) or additive (bahdanau)",
                             choices=("luong", "bahdanau"))

@@ -12,7 +12,8 @@ textlstm. Signatures:
   the reloaded `decode` function (not the signature) may leave either out, to keep training's.
 
 Each document is cut to the training `max_source_len` tokens; an empty
-document gets an empty summary with score 0. A copying model writes a
+document gets an empty summary with score 0, and an empty batch empty
+outputs. A copying model writes a
 word of the document that is outside the vocabulary as it is spelled in
 the document (its case kept; the words of the vocabulary are lowercase).
 The score is the length-normalised log-probability of the summary.
@@ -68,6 +69,11 @@ def export_text_summarizer(model, vocab, config, path):
         empty = tokens.row_lengths() == 0
         return {"summary": tf.where(empty, "", summary), "score": tf.where(empty, 0.0, scores)}
 
+    def summarize_batch(text, beam_size, max_len):
+        # An empty batch has no source to attend over: it gets empty outputs of the same types.
+        return tf.cond(tf.size(text) > 0, lambda: summarize(text, beam_size, max_len),
+                       lambda: {"summary": tf.zeros([0], tf.string), "score": tf.zeros([0], tf.float32)})
+
     # A plain tf.Module rather than keras.export.ExportArchive, whose concrete functions would drop the
     # tensor defaults that let the reloaded `decode` keep training's beam size and maximum length.
     module = tf.Module()
@@ -77,11 +83,11 @@ def export_text_summarizer(model, vocab, config, path):
     # autograph=False: every loop is an explicit tf.while_loop, and autograph would reread the model's
     # source files from disk, which fails if they were edited while a long training run was going.
     def decode(text, beam_size=tf.constant(config.beam_size), max_len=tf.constant(config.max_len)):
-        return summarize(text, tf.clip_by_value(beam_size, 1, MAX_BEAM_SIZE),
-                         tf.clip_by_value(max_len, config.min_len + 1, MAX_SUMMARY_LEN))
+        return summarize_batch(text, tf.clip_by_value(beam_size, 1, MAX_BEAM_SIZE),
+                               tf.clip_by_value(max_len, config.min_len + 1, MAX_SUMMARY_LEN))
 
     # serving_default passes Python ints, so that the search's shapes are known when it is traced.
-    module.serving_default = tf.function(lambda text: summarize(text, config.beam_size, config.max_len),
+    module.serving_default = tf.function(lambda text: summarize_batch(text, config.beam_size, config.max_len),
                                          autograph=False, input_signature=[text_spec])
     module.decode = tf.function(decode, autograph=False, input_signature=[
         text_spec, tf.TensorSpec([], tf.int32, name="beam_size"), tf.TensorSpec([], tf.int32, name="max_len")])
