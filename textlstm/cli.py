@@ -200,7 +200,8 @@ def evaluate(args):
 
         result = evaluate_run(run, args.data, args.split)
         print(f"perplexity {result['perplexity']:.2f} over {result['tokens']} tokens "
-              f"({result['unknown_tokens']} <unk>)")
+              f"({result['unknown_tokens']} <unk>)  top-1 recall {result['top1_recall']:.1%}  "
+              f"top-3 recall {result['top3_recall']:.1%}")
     else:
         from textlstm.summarize.inference import evaluate_run, rouge_table
 

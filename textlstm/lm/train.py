@@ -9,7 +9,7 @@ from textlstm.errors import UsageError
 from textlstm.lm.data import num_windows, real_targets, window_rows
 from textlstm.lm.encoded import encoded_corpus
 from textlstm.lm.export import export_language_model
-from textlstm.lm.inference import generate_text
+from textlstm.lm.inference import generate_text, next_word_scores
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import evaluate_perplexity
 from textlstm.run import export_path, load_run
@@ -99,9 +99,11 @@ def task_callbacks(config):
 
 
 def finish(model, config, data, run):
-    """Perplexity of the best model on the valid and test splits, the export, and a few generated samples."""
-    metrics = {"valid_perplexity": evaluate_perplexity(model, data.batches("valid")),
-               "test_perplexity": evaluate_perplexity(model, data.batches("test")),
+    """Perplexity of the best model on the valid and test splits, test keyboard metrics, the export, a few samples."""
+    valid_perplexity = evaluate_perplexity(model, data.batches("valid"))
+    test = next_word_scores(model, data.batches("test"), data.vocab)
+    metrics = {"valid_perplexity": valid_perplexity, "test_perplexity": test["perplexity"],
+               "test_top1_recall": test["top1_recall"], "test_top3_recall": test["top3_recall"],
                "vocab_size": len(data.vocab)}
     export_language_model(model, data.vocab, config, export_path(config))
     metrics["samples"] = _samples(load_run(run.path), data.splits["test_lines"])
