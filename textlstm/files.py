@@ -16,13 +16,13 @@ def write_atomically(path, text):
 
     Args:
         path: Destination file.
-        text: The whole content, as a string.
+        text: The whole content, as a string (written as UTF-8) or as bytes.
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as file:
-        file.write(text)
+    with open(temporary, "wb") as file:
+        file.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, path)

@@ -25,6 +25,8 @@ training text. Words outside the vocabulary become `<unk>`. In generated
 text, `<eos>` becomes a line break. `<pad>` and `<bos>` are never predicted.
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -65,7 +67,7 @@ def serving_model(model, vocab_size, config):
     return twin
 
 
-def one_step(model, config, banned):
+def one_step(model, config, banned, lookup=None, output=None):
     """The one-step face of a language model: one token and the states in, the likeliest next tokens and states out.
 
     It is built from model's own layers, so it has their weights: the
@@ -77,6 +79,10 @@ def one_step(model, config, banned):
         model: A model from `build_language_model`.
         config: Its `LMConfig`.
         banned: Ids never predicted (`banned_ids`).
+        lookup: None, or what stands for the embedding lookup (ids (batch,) to vectors).
+        output: None, or what stands for the output layer (vectors to logits (batch, vocab)):
+            the same functions of the same weights, arranged otherwise
+            (`textlstm.lm.litert.shared_rows`).
 
     Returns:
         (step, state_size): `step(token_id, state, k)` takes int32 ids
@@ -88,18 +94,20 @@ def one_step(model, config, banned):
         SimpleRNN); zeros are the start.
     """
     embedding = model.get_layer("embedding")
+    lookup = lookup or embedding.call  # `call`: a single token needs no padding mask
+    if output is None:
+        output = functools.partial(embedding, reverse=True) if config.tie_weights else model.get_layer("output")
     cells = [model.get_layer(f"recurrent_{index}").cell for index in range(1, config.num_layers + 1)]
     sizes = [size for cell in cells for size in cell.state_size]
 
     def step(token_id, state, k):
-        x = embedding.call(token_id)  # (batch, embedding_dim); `call`, as a single token needs no padding mask
+        x = lookup(token_id)  # (batch, embedding_dim)
         states, new_states = tf.split(state, sizes, axis=1), []
         for cell in cells:
             count = len(cell.state_size)
             x, cell_states = cell(x, states[:count])
             states, new_states = states[count:], new_states + list(cell_states)
-        logits = embedding(x, reverse=True) if config.tie_weights else model.get_layer("output")(x)
-        probabilities, ids = top_tokens(logits, k, banned)
+        probabilities, ids = top_tokens(output(x), k, banned)
         return {"top_ids": ids, "top_probs": probabilities, "state": tf.concat(new_states, axis=1)}
 
     return step, sum(sizes)

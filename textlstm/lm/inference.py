@@ -135,6 +135,40 @@ def next_word_scores(model, batches, vocab):
     return {"perplexity": perplexity, **{recall.name: float(recall.result()) for recall in recalls}}
 
 
+def step_predictions(step, ids, state_size):
+    """The likeliest next tokens after each token of ids, fed one at a time through a `step` signature.
+
+    Args:
+        step: Called with `token_id` (int32, (1,)) and `state` (float32, (1,
+            state_size)), returns `top_ids` and the next `state`: a LiteRT
+            file's signature runner, or the SavedModel's `step` with `k`
+            bound (`functools.partial`).
+        ids: Token ids in order; the state starts at zeros before the first.
+        state_size: S, the width of the packed state.
+
+    Returns:
+        An int array (len(ids), K): row t holds the K likeliest tokens after `ids[: t + 1]`, likeliest first.
+    """
+    state, rows = np.zeros((1, state_size), np.float32), []
+    for token in ids:
+        outputs = step(token_id=np.array([token], np.int32), state=state)
+        state = np.asarray(outputs["state"])
+        rows.append(np.asarray(outputs["top_ids"])[0])
+    return np.array(rows)
+
+
+def recall_at(predictions, targets, unk_id, k):
+    """Top-k next-word recall of predictions (`step_predictions`) against targets, `<unk>` targets left out.
+
+    Example:
+
+    >>> recall_at(np.array([[5, 6], [5, 6], [7, 5]]), np.array([6, 1, 4]), unk_id=1, k=2)
+    0.5
+    """
+    known = targets != unk_id
+    return float((predictions[known, :k] == targets[known, None]).any(axis=1).mean())
+
+
 def evaluate_run(run, data, split="test"):
     """Perplexity and keyboard metrics of a run's best model on another corpus, tokenized with the run's vocabulary.
 
