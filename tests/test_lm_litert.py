@@ -3,6 +3,9 @@
 import functools
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -25,6 +28,7 @@ from textlstm.run import load_run
 from textlstm.vocab import Vocabulary
 
 VOCAB = Vocabulary.build([["the", "cat", "sees", "a", "dog", "likes", "the", "ball", "."]])
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CELLS = ["lstm", "peephole", "coupled", "gru", "simple"]
 # The coupled cell (Gboard's) runs in the default suite; the others with the slow tests.
 CELL_PARAMETERS = [cell if cell == "coupled" else pytest.param(cell, marks=pytest.mark.slow) for cell in CELLS]
@@ -166,3 +170,18 @@ def test_the_keyboard_metrics_of_a_run_are_those_of_its_saved_model_step(exporte
         assert run.metrics[f"test_top{k}_recall"] == pytest.approx(recall, abs=1e-6)
     assert use_main(["evaluate", "--model", run.path, "--data", str(data)]) == 0
     assert f"top-1 recall {run.metrics['test_top1_recall']:.1%}  top-3 recall " in capsys.readouterr().out
+
+
+@pytest.mark.slow  # a fresh process
+@pytest.mark.parametrize("exported_run", ["coupled"], indirect=True)
+def test_the_readme_example_prints_the_next_words_of_the_saved_model(exported_run, tmp_path):
+    _, run, files = exported_run
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    example = readme.split("## On a phone")[1].split("```python\n")[1].split("```")[0]
+    for extension in (".tflite", ".vocab.txt", ".json"):
+        shutil.copy(files["none"].replace(".tflite", extension), tmp_path / f"keyboard{extension}")
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=tmp_path,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = run.export.signatures["top_k"](text=tf.constant(["the farmer"]), k=tf.constant(3))["words"]
+    assert result.stdout.strip() == str([word.decode() for word in expected.numpy()[0]])
