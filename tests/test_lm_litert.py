@@ -50,7 +50,7 @@ def test_the_litert_step_is_builtin_only_and_answers_as_the_saved_model_step(cel
         "step": {"inputs": ["state", "token_id"], "outputs": ["state", "top_ids", "top_probs"]}}
     operations = {operation["op_name"] for operation in interpreter._get_ops_details()}
     assert not {name for name in operations if name.startswith("Flex") or name in (
-        "CUSTOM", "WHILE", "VAR_HANDLE", "READ_VARIABLE")}, operations
+        "CUSTOM", "WHILE", "VAR_HANDLE", "READ_VARIABLE", "CALL_ONCE")}, operations
     litert, saved = litert_step(flatbuffer), serving_signatures(model, VOCAB, config)[0]["step"]
     litert_state = saved_state = np.zeros((1, state_size), np.float32)
     for token in [VOCAB.eos_id] + VOCAB.encode("the cat sees a zebra .".split()):
@@ -185,3 +185,19 @@ def test_the_readme_example_prints_the_next_words_of_the_saved_model(exported_ru
     assert result.returncode == 0, result.stderr[-2000:]
     expected = run.export.signatures["top_k"](text=tf.constant(["the farmer"]), k=tf.constant(3))["words"]
     assert result.stdout.strip() == str([word.decode() for word in expected.numpy()[0]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exported_run", ["coupled"], indirect=True)
+def test_an_earlier_export_is_replaced(exported_run, tmp_path, capsys):
+    _, run, _ = exported_run
+    out = str(tmp_path / "keyboard.tflite")
+    for quantize, top_k in (("none", "3"), ("dynamic", "5")):
+        assert use_main(["export-litert", "--model", run.path, "--out", out, "--quantize", quantize,
+                         "--top-k", top_k]) == 0
+        assert f"{out}: " in capsys.readouterr().out
+    assert sorted(os.listdir(tmp_path)) == ["keyboard.json", "keyboard.tflite", "keyboard.vocab.txt"]
+    assert json.loads((tmp_path / "keyboard.json").read_text())["quantize"] == "dynamic"
+    runner = litert_step((tmp_path / "keyboard.tflite").read_bytes())
+    outputs = runner(token_id=np.array([run.vocab.eos_id], np.int32), state=np.zeros((1, 128 * 2), np.float32))
+    assert outputs["top_ids"].shape == (1, 5)

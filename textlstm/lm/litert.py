@@ -15,11 +15,11 @@ beginning of a line), then each word of the prompt and each word typed,
 keeping the state that `step` returns.
 
 The weights are frozen into constants before the conversion
-(`convert_variables_to_constants_v2`): converted with its variables, the
-file keeps `VAR_HANDLE` / `READ_VARIABLE` operations and answers with
-uninitialized weights. `quantize="dynamic"` is dynamic-range quantization:
-the weights are stored as int8, one scale per matrix, and the products run
-on int8 weights with float activations.
+(`convert_variables_to_constants_v2`), so the file holds no variables and
+needs no initialization. `quantize="dynamic"` is dynamic-range
+quantization: the weight matrices are stored as int8 (see `shared_rows`
+for a tied embedding) and the products run on int8 weights with float
+activations.
 """
 
 import json
