@@ -1,6 +1,7 @@
 """Throughput of each textlstm layer against its Keras twin, side by side in one process.
 
-    python bench/layers.py [--rounds 5] [--steps 10] [--sizes small,large] [--layers all] [--unknown-batch]
+    python bench/layers.py [--rounds 5] [--steps 10] [--sizes small,large] [--layers all] [--modes train,infer]
+                           [--unknown-batch] [--torch-threads N]
 
 Each round times `--steps` training steps (four times as many batch-1
 inference steps, which are much shorter) of every contender in
@@ -14,20 +15,10 @@ data's last batch is smaller. If PyTorch is installed, `torch.nn.LSTM` and
 """
 
 import argparse
-import os
 import statistics
 import time
 
-# torch's OpenMP threads spin after each of its parallel regions. By default (a spin count of 300,000) they slow
-# down the TensorFlow contender that runs next (our small LSTM trained 1.25x Keras in one run, 1.63x with the short
-# spin below); with OMP_WAIT_POLICY=PASSIVE (no spin) torch 2.13's LSTM trained 2.1x slower at the small size
-# (32.1 against 15.3 ms when run alone). With a spin count of 10,000 it took 16.6 ms alone.
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-try:  # before TensorFlow: imported after it, torch crashed (segfault) loading torch._dynamo for its optimizer
-    import torch
-    import torch._dynamo  # noqa: F401
-except ImportError:
-    torch = None
+from torch_first import torch  # before TensorFlow
 
 import keras
 import tensorflow as tf
@@ -69,8 +60,8 @@ def keras_step(layer_class, size, training, unknown_batch=False, **kwargs):
     return lambda: step(x)
 
 
-def torch_step(name, size, training):
-    torch.set_num_threads(tf.config.threading.get_intra_op_parallelism_threads() or 2)
+def torch_step(name, size, training, threads):
+    torch.set_num_threads(threads)
     batch, steps, input_dim, units = size
     layer = getattr(torch.nn, name)(input_dim, units, batch_first=True)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.01)
@@ -113,13 +104,17 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="steps per contender per round")
     parser.add_argument("--sizes", default="small,large", help="comma-separated subset of: " + ", ".join(SIZES))
     parser.add_argument("--layers", default="all", help="'all' or a comma-separated subset of textlstm layer names")
+    parser.add_argument("--modes", default="train,infer", help="comma-separated subset of: train, infer (batch 1)")
     parser.add_argument("--unknown-batch", action="store_true", help="trace for any batch size")
+    parser.add_argument("--torch-threads", type=int, default=tf.config.threading.get_intra_op_parallelism_threads() or 2,
+                        help="threads of torch (default: TensorFlow's intra-op threads, or 2)")
     args = parser.parse_args()
     print("| layer | mode | (batch, time, input, units) | textlstm ms/step | Keras ms/step | speed-up | torch ms/step |")
     print("|---|---|---|---|---|---|---|")
     for size_name in args.sizes.split(","):
         size = SIZES[size_name]
-        for mode, training, mode_size in [("train", True, size), ("infer b=1", False, (1,) + size[1:])]:
+        modes = [("train", True, size), ("infer b=1", False, (1,) + size[1:])]
+        for mode, training, mode_size in [mode for mode in modes if mode[0].split()[0] in args.modes.split(",")]:
             for ours, theirs, kwargs in TWINS:
                 if args.layers != "all" and ours.__name__ not in args.layers.split(","):
                     continue
@@ -129,7 +124,7 @@ def main():
                 }
                 torch_name = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}.get(ours.__name__)
                 if torch is not None and torch_name:
-                    contenders["torch"] = torch_step(torch_name, mode_size, training)
+                    contenders["torch"] = torch_step(torch_name, mode_size, training, args.torch_threads)
                 seconds = measure(contenders, steps_per_round(args.steps, training), args.rounds)
                 torch_ms = f"{seconds['torch'] * 1e3:.1f}" if "torch" in seconds else "-"
                 print(

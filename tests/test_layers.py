@@ -106,6 +106,7 @@ def test_function_traced_for_inference_then_differentiated_matches_keras(name, m
 
     monkeypatch.setattr(textlstm.time_loop, "run", recording_run)
     ours, theirs = twin_pair(name, return_sequences=True, return_state=True)
+    ours.time_blocks = textlstm.sequence_loop.TimeBlocks(max_unrolled_steps=0)  # the loop, not unrolled
     mask = tf.constant(padding_mask())
     forward = tf.function(lambda x: ours(x, mask=mask))
     x = tf.constant(inputs())
@@ -154,9 +155,25 @@ def test_long_sequences_of_known_and_unknown_length_match_keras(name, blocks_run
 @pytest.mark.parametrize("batch, one_block", [(1, True), (7, True), (8, False), (None, False)])
 def test_a_batch_below_eight_runs_the_loop_as_one_block(batch, one_block, blocks_run):
     layer = textlstm.LSTM(UNITS)
+    layer.time_blocks = textlstm.sequence_loop.TimeBlocks(max_unrolled_steps=0)  # the loop, not unrolled
     layer.build((None, 30, FEATURES))
     tf.function(layer.__call__).get_concrete_function(tf.TensorSpec((batch, 30, FEATURES)))
     assert blocks_run == ([30] if one_block else [7, 7, 7, 7, 2])
+
+
+# The golden tests above run every layer's inference unrolled too; here the LSTM is in the default suite.
+@pytest.mark.parametrize("name", [name if name == "lstm" else pytest.param(name, marks=pytest.mark.slow) for name in TWINS])
+def test_inference_at_a_small_batch_runs_unrolled_and_gives_what_the_loop_gives(name, blocks_run):
+    ours, _ = twin_pair(name, return_sequences=True, return_state=True)
+    looping, _ = twin_pair(name, return_sequences=True, return_state=True)
+    looping.time_blocks = textlstm.sequence_loop.TimeBlocks(max_unrolled_steps=0)
+    x, mask = tf.constant(inputs()), tf.constant(padding_mask())
+    unrolled = tf.function(lambda x: ours(x, mask=mask))(x)
+    assert blocks_run == []  # no time loop
+    for ours_value, loop_value in zip(unrolled, tf.function(lambda x: looping(x, mask=mask))(x)):
+        np.testing.assert_allclose(ours_value, loop_value, rtol=1e-6, atol=1e-6)
+    longer = tf.function(ours.__call__).get_concrete_function(tf.TensorSpec((1, 65, FEATURES)))
+    assert blocks_run == [TIME, 65] and longer is not None  # the loop: the looping twin's, and 65 steps (over 64)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@
     textlstm summarize --model runs/summarize mails.txt  # one document per line, or --source-field of JSON Lines
     textlstm evaluate --model runs/lm --data other_corpus.txt
     textlstm evaluate --model runs/summarize --data ../shared/data/aeslc
+    textlstm export-litert --model runs/lm --out keyboard.tflite --quantize dynamic
     textlstm inspect --model runs/lm --text "the cook boils the rice ." --out report.html
     textlstm memory-task adding --cell lstm --length 100 --out runs/adding
     textlstm gradient-flow --cells simple,gru,lstm --length 100 --out runs/gradient-flow
@@ -19,6 +20,7 @@ never a traceback. The tasks come from the registry, `textlstm.tasks`.
 
 import argparse
 import json
+import os
 import sys
 
 from textlstm.corpus import as_text
@@ -195,6 +197,15 @@ def evaluate(args):
     task.print_evaluation(task.evaluate(run, args.data, args.split, args.source_field, args.target_field))
 
 
+def export_litert(args):
+    from textlstm.lm.litert import export_litert as write_litert
+
+    written = write_litert(_load(args, "lm", "export-litert"), args.out, args.quantize, args.top_k)
+    stem = os.path.splitext(args.out)[0]
+    print(f"{args.out}: {written['bytes']:,} bytes, step(token_id, state[{written['state_size']}]) -> the "
+          f"{written['top_k']} likeliest next tokens; beside it {stem}.vocab.txt and {stem}.json")
+
+
 def _load(args, task, verb):
     from textlstm.run import load_run
 
@@ -251,6 +262,15 @@ def build_parser(prog="textlstm"):
     command.add_argument("--source-field", help="summarizer: column of the documents (default: the run's)")
     command.add_argument("--target-field", help="summarizer: column of the summaries (default: the run's)")
     command.set_defaults(handler=evaluate)
+
+    command = verbs.add_parser("export-litert", allow_abbrev=False, parents=[model],
+                               help="language model: a LiteRT file that predicts one word at a time (for phones)")
+    command.add_argument("--out", required=True, metavar="FILE.tflite",
+                         help="the .tflite file to write; FILE.vocab.txt and FILE.json go beside it")
+    command.add_argument("--quantize", default="none",
+                         help="none (float32 weights) or dynamic (int8 weights, dynamic-range) (default: none)")
+    command.add_argument("--top-k", type=int, default=3, help="next words each step returns (default: 3)")
+    command.set_defaults(handler=export_litert)
 
     for name, (help_text, add_arguments, run) in memory_commands.VERBS.items():
         command = verbs.add_parser(name, allow_abbrev=False, help=help_text, description=help_text,

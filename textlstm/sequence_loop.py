@@ -15,6 +15,7 @@ import dataclasses
 
 from keras import ops
 from keras.src import backend, tree
+from tensorflow.python.eager import record as tape_record  # could_possibly_record: is a tape watching?
 
 from textlstm import time_loop
 from textlstm.cells.base import recurrent_product
@@ -31,20 +32,32 @@ class TimeBlocks:
         min_batch: With a batch smaller than this (known when traced), the
             loop runs as one block: a block's projection is then too small
             to be worth running beside another block's loop.
+        max_unrolled_steps: With a batch smaller than `min_batch` and at
+            most this many steps (both known when traced), inference (no
+            tape recording) runs unrolled, one step after the other in the
+            graph: a loop's own operations then cost more than the step's
+            (`docs/performance.md`). 0 never unrolls.
 
     Example:
 
     >>> blocks = TimeBlocks()
     >>> blocks.block_length(35, 20), blocks.block_length(35, 4), blocks.block_length(None, None)
     (7, 35, 7)
+    >>> blocks.unrolls(35, 1), blocks.unrolls(35, 20), blocks.unrolls(None, 1)
+    (True, False, False)
     """
 
     steps_per_block: int = 7
     min_batch: int = 8
+    max_unrolled_steps: int = 64
 
     def block_length(self, steps, batch):
         """The length of the blocks of a sequence of `steps` steps (None if unknown) at a batch of `batch` (or None)."""
         return steps if batch is not None and batch < self.min_batch else self.steps_per_block
+
+    def unrolls(self, steps, batch):
+        """Whether inference over `steps` steps (None if unknown) at a batch of `batch` (or None) runs unrolled."""
+        return batch is not None and batch < self.min_batch and steps is not None and steps <= self.max_unrolled_steps
 
 
 def time_major(cell, sequences, initial_state, mask, training, go_backwards):
@@ -73,8 +86,11 @@ def in_blocks(cell, sequences, initial_state, mask, recurrent_mask, blocks):
 
     `sequences`, `mask` and `recurrent_mask` are as `time_major` returns
     them. At masked steps `h` is the last unmasked step's (or the initial
-    state's), as the loop carries it.
+    state's, or zeros when unrolled), as the loop carries it. When no tape
+    records and `blocks.unrolls` the sequence, it runs `unrolled` instead.
     """
+    if blocks.unrolls(*sequences.shape[:2]) and not tape_record.could_possibly_record():
+        return unrolled(cell, sequences, initial_state, mask, recurrent_mask, zero_output_for_mask=False)
     # In the compute dtype: under mixed precision the float32 variables would otherwise meet bfloat16 gradients.
     recurrent_kernel = ops.cast(cell.recurrent_product_kernel, cell.compute_dtype)
     recurrent_bias = None if cell.recurrent_bias is None else ops.cast(cell.recurrent_bias, cell.compute_dtype)

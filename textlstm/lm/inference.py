@@ -1,8 +1,15 @@
-"""Using a trained language model: next-word predictions, generated text and perplexity on another corpus.
+"""Using a trained language model: next-word predictions, generated text, perplexity and keyboard metrics.
 
-Each function takes a `textlstm.run.Run` (from `load_run(path)`) of a
-language-model run; predictions and text come from its SavedModel.
+The functions that take a `textlstm.run.Run` (from `load_run(path)`) of a
+language-model run get predictions and text from its SavedModel.
+Keyboard metrics are those of Hard et al. 2018 ("Federated Learning for
+Mobile Keyboard Prediction"): top-1 and top-3 next-word recall, the share of
+the targets (`<unk>` left out) that are the likeliest prediction, or among
+the three likeliest.
 """
+
+import keras
+import numpy as np
 
 from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.corpus import split_name
@@ -10,9 +17,11 @@ from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.errors import UsageError
 from textlstm.lm.data import num_windows, tokenize, window_rows
 from textlstm.lm.encoded import encoded_text
-from textlstm.lm.export import MAX_GENERATED_WORDS
+from textlstm.lm.export import MAX_GENERATED_WORDS, banned_ids, without_banned
 from textlstm.lm.model import compile_language_model
-from textlstm.lm.perplexity import evaluate_perplexity
+from textlstm.lm.perplexity import Perplexity, evaluate_perplexity
+
+RECALL_AT = (1, 3)  # the k of the top-k recalls reported
 
 
 def check_prompt(prompt, run):
@@ -73,8 +82,96 @@ def generate_text(run, prompts, words=30, temperature=1.0, top_k=0, seed=0):
     return [value.decode("utf-8") for value in text.numpy()]
 
 
+class NextWordRecall(keras.metrics.SparseTopKCategoricalAccuracy):
+    """Top-k next-word recall: the weighted share of targets among the k likeliest predictions.
+
+    Targets that are `<unk>` are left out (weight 0), and the ids the exports
+    never predict (`banned_ids`) are never among the predictions here either,
+    so the figure is that of the exported models' top-k.
+
+    Args:
+        k: How many predictions count.
+        vocab: The `Vocabulary`.
+        **kwargs: Base metric arguments.
+
+    Example:
+
+    >>> from textlstm.vocab import Vocabulary
+    >>> recall = NextWordRecall(1, Vocabulary.build([["a", "b"]]))
+    >>> logits = [[[0.0, 0, 0, 0, 5, 0], [0.0, 0, 0, 0, 5, 0], [9.0, 0, 0, 0, 0, 5]]]  # <pad> (id 0) is never predicted
+    >>> recall.update_state([[4, 1, 5]], logits)  # a hit, an <unk> target (left out), a hit
+    >>> float(recall.result())
+    1.0
+    """
+
+    def __init__(self, k, vocab, **kwargs):
+        super().__init__(k=k, name=kwargs.pop("name", f"top{k}_recall"), **kwargs)
+        self.unk_id = vocab.unk_id
+        self.banned = banned_ids(vocab)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        known = keras.ops.cast(keras.ops.not_equal(y_true, self.unk_id), self.dtype)
+        weight = known if sample_weight is None else keras.ops.cast(sample_weight, self.dtype) * known
+        y_pred = without_banned(keras.ops.convert_to_tensor(y_pred, self.dtype), self.banned)
+        return super().update_state(y_true, y_pred, sample_weight=weight)
+
+
+def next_word_scores(model, batches, vocab):
+    """Perplexity and keyboard metrics of a stateful model over one split, state carried from a reset start.
+
+    Args:
+        model: A compiled model from `build_language_model(..., stateful=True)`;
+            it is compiled again with these metrics.
+        batches: The split's (inputs, targets, weights) batches in
+            `stream_windows` order, of the model's batch size.
+        vocab: The `Vocabulary`.
+
+    Returns:
+        A dict with `perplexity` (as `evaluate_perplexity`) and
+        `top1_recall`, `top3_recall` (fractions of the real targets that are not `<unk>`).
+    """
+    recalls = [NextWordRecall(k, vocab) for k in RECALL_AT]
+    model.compile(optimizer=model.optimizer, loss=model.loss, weighted_metrics=[Perplexity(), *recalls])
+    perplexity = evaluate_perplexity(model, batches)
+    return {"perplexity": perplexity, **{recall.name: float(recall.result()) for recall in recalls}}
+
+
+def step_predictions(step, ids, state_size):
+    """The likeliest next tokens after each token of ids, fed one at a time through a `step` signature.
+
+    Args:
+        step: Called with `token_id` (int32, (1,)) and `state` (float32, (1,
+            state_size)), returns `top_ids` and the next `state`: a LiteRT
+            file's signature runner, or the SavedModel's `step` with `k`
+            bound (`functools.partial`).
+        ids: Token ids in order; the state starts at zeros before the first.
+        state_size: S, the width of the packed state.
+
+    Returns:
+        An int array (len(ids), K): row t holds the K likeliest tokens after `ids[: t + 1]`, likeliest first.
+    """
+    state, rows = np.zeros((1, state_size), np.float32), []
+    for token in ids:
+        outputs = step(token_id=np.array([token], np.int32), state=state)
+        state = np.asarray(outputs["state"])
+        rows.append(np.asarray(outputs["top_ids"])[0])
+    return np.array(rows)
+
+
+def recall_at(predictions, targets, unk_id, k):
+    """Top-k next-word recall of predictions (`step_predictions`) against targets, `<unk>` targets left out.
+
+    Example:
+
+    >>> recall_at(np.array([[5, 6], [5, 6], [7, 5]]), np.array([6, 1, 4]), unk_id=1, k=2)
+    0.5
+    """
+    known = targets != unk_id
+    return float((predictions[known, :k] == targets[known, None]).any(axis=1).mean())
+
+
 def evaluate_run(run, data, split="test"):
-    """Perplexity of a run's best model on another corpus, tokenized with the run's vocabulary.
+    """Perplexity and keyboard metrics of a run's best model on another corpus, tokenized with the run's vocabulary.
 
     The text is encoded into token ids on disk with `encoded_text` (or found
     in the encoded-corpus cache) and its windows are read memory-mapped, as
@@ -87,7 +184,8 @@ def evaluate_run(run, data, split="test"):
         split: "train", "valid" (or "validation", "dev") or "test".
 
     Returns:
-        A dict with `perplexity`, `tokens` (targets scored) and `unknown_tokens` (ids that are `<unk>`).
+        A dict with `perplexity`, `top1_recall`, `top3_recall` (`next_word_scores`), `tokens` (targets
+        scored) and `unknown_tokens` (ids that are `<unk>`).
 
     Raises:
         UsageError: A bad split name, or data that cannot be read or has no text.
@@ -96,8 +194,8 @@ def evaluate_run(run, data, split="test"):
     config, vocab = run.config, run.vocab
     text = encoded_text(data, split_name(split), vocab, load_tokenizer(config.level, run.path))
     model = compile_language_model(run.load_model(), config)
-    perplexity = evaluate_perplexity(model, _windows(text.ids, config.batch_size, config.bptt))
-    return {"perplexity": perplexity, "tokens": len(text.ids) - 1, "unknown_tokens": text.unknown}
+    scores = next_word_scores(model, _windows(text.ids, config.batch_size, config.bptt), vocab)
+    return {**scores, "tokens": len(text.ids) - 1, "unknown_tokens": text.unknown}
 
 
 def _windows(ids, batch_size, bptt):

@@ -40,6 +40,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
                                 **_uniform(config, 0, "embeddings_initializer"))
     tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
     hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(embedding(tokens))
+    mask = embedding.compute_mask(tokens) if carry_states else None  # given with initial_state, Keras passes none
     initial_states, final_states = [], []
     with_states = carry_states or state_inputs
     for index in range(1, config.num_layers + 1):
@@ -49,7 +50,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
         if with_states:
             states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
                       for number, size in enumerate(_state_sizes(layer))]
-            hidden, *layer_final_states = layer(hidden, initial_state=states)
+            hidden, *layer_final_states = layer(hidden, initial_state=states, mask=mask)
             initial_states += states
             final_states += layer_final_states
             last_h = layer_final_states[0]  # h after the last unmasked step; h comes first for every cell

@@ -32,4 +32,5 @@ def evaluate(run, data, split, source_field=None, target_field=None):
 
 
 def print_evaluation(result):
-    print(f"perplexity {result['perplexity']:.2f} over {result['tokens']} tokens ({result['unknown_tokens']} <unk>)")
+    print(f"perplexity {result['perplexity']:.2f} over {result['tokens']} tokens ({result['unknown_tokens']} <unk>)  "
+          f"top-1 recall {result['top1_recall']:.1%}  top-3 recall {result['top3_recall']:.1%}")

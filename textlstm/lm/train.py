@@ -9,7 +9,7 @@ from textlstm.errors import UsageError
 from textlstm.lm.data import num_windows, real_targets, window_rows
 from textlstm.lm.encoded import encoded_corpus
 from textlstm.lm.export import export_language_model
-from textlstm.lm.inference import generate_text
+from textlstm.lm.inference import generate_text, next_word_scores
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import bits_per_character, evaluate_perplexity
 from textlstm.run import export_path, load_run
@@ -132,15 +132,19 @@ def task_callbacks(config):
 
 
 def finish(model, config, data, run):
-    """Perplexity and bits per character of the best model on the valid and test splits, the export, samples."""
+    """Perplexity and bits per character of the best model on the valid and test splits, test keyboard metrics, the
+    export, a few samples."""
     corpus = data.splits["corpus"]
+    scores = {"valid": {"perplexity": evaluate_perplexity(model, data.batches("valid"))},
+              "test": next_word_scores(model, data.batches("test"), data.vocab)}
     metrics = {"vocab_size": len(data.vocab)}
-    for split in ("valid", "test"):
-        perplexity = evaluate_perplexity(model, data.batches(split))
-        metrics[f"{split}_perplexity"] = perplexity
-        metrics[f"{split}_bits_per_character"] = bits_per_character(perplexity, len(corpus.ids[split]) - 1,
+    for split, split_scores in scores.items():
+        metrics[f"{split}_perplexity"] = split_scores["perplexity"]
+        metrics[f"{split}_bits_per_character"] = bits_per_character(split_scores["perplexity"],
+                                                                    len(corpus.ids[split]) - 1,
                                                                     corpus.characters[split])
         metrics[f"{split}_unknown_share"] = corpus.unknown[split] / len(corpus.ids[split])
+    metrics.update(test_top1_recall=scores["test"]["top1_recall"], test_top3_recall=scores["test"]["top3_recall"])
     if data.splits["warnings"]:
         metrics["warnings"] = data.splits["warnings"]
     export_language_model(model, data.vocab, config, export_path(config))
