@@ -173,7 +173,7 @@ def generate(args):
     if prompts:
         texts = generate_text(run, prompts, args.words, args.temperature, args.top_k, args.seed)
         for prompt, text in zip(prompts, texts):
-            line = f"{prompt} {text}" if text else prompt
+            line = prompt + text  # the text continues the prompt, with the space that parts them if any
             print(line.replace("\n", " / ") if len(prompts) > 1 else line)
     return 2 if refused else 0
 

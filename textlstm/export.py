@@ -1,4 +1,4 @@
-"""What both tasks' SavedModels share: the vocabulary as a lookup table, and writing without losing the old one.
+"""What both tasks' SavedModels share: the vocabulary as a lookup table, tokens joined into text, safe writing.
 
 A SavedModel is written into a temporary directory next to its destination
 (named `.NAME.partial-PID` and holding a marker file while it is written),
@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from textlstm.files import remove_stale_partials, replace_directory
 from textlstm.run import check_export_path
+from textlstm.vocab import EOS, SPECIAL_TOKENS
 
 PARTIAL_MARKER = ".textlstm-partial-export"
 
@@ -27,6 +28,42 @@ def vocabulary_table(vocab):
         tf.lookup.KeyValueTensorInitializer(tf.constant(vocab.tokens), tf.range(len(vocab), dtype=tf.int64)),
         default_value=vocab.unk_id,
     )
+
+
+def surface_table(tokenizer, vocab):
+    """What each id adds to text, as a string tensor (vocab,): the token's surface; `<eos>` a line break.
+
+    `<pad>`, `<unk>` and `<bos>` add nothing (none of them is ever predicted).
+    """
+    surfaces = []
+    for token in vocab.tokens:
+        if token == EOS:
+            surfaces.append(b"\n")
+        elif token in SPECIAL_TOKENS:
+            surfaces.append(b"")
+        else:
+            surface = tokenizer.surface(token)
+            surfaces.append(surface if isinstance(surface, bytes) else surface.encode("utf-8"))
+    return tf.constant(surfaces)
+
+
+def join_surfaces(surfaces, continuing=False):
+    r"""The text of tokens' surfaces (strings, tokens on the last axis): end to end, each line's first space dropped.
+
+    Args:
+        surfaces: A string tensor of surfaces (`surface_table`).
+        continuing: The text continues another (a prompt): its own first
+            space, which parts it from what it continues, stays.
+
+    Example:
+
+    >>> join_surfaces(tf.constant([[" the", " cat", "\n", " a"]])).numpy().tolist()
+    [b'the cat\na']
+    >>> join_surfaces(tf.constant([[" the", " cat"], ["s", " sat"]]), continuing=True).numpy().tolist()
+    [b' the cat', b's sat']
+    """
+    text = tf.strings.regex_replace(tf.strings.reduce_join(surfaces, axis=-1), "\n ", "\n")
+    return text if continuing else tf.strings.regex_replace(text, "^ ", "")
 
 
 def write_saved_model(path, save):

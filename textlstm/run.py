@@ -381,13 +381,20 @@ class Run:
 
     @functools.cached_property
     def export(self):
-        """The run's SavedModel, loaded with `tf.saved_model.load`."""
+        """The run's SavedModel, loaded with `tf.saved_model.load` (a subword model's after `import tensorflow_text`)."""
         import tensorflow as tf
 
         path = export_path(dataclasses.replace(self.config, out=self.path))
         if not os.path.exists(os.path.join(path, "saved_model.pb")):
             raise UsageError(f"model {self.path} has no SavedModel at {path}; is the run finished?")
+        if self.config.level == "subword":
+            import tensorflow_text  # noqa: F401  (registers the SentencePiece op the graph holds)
         return tf.saved_model.load(path)
+
+    @functools.cached_property
+    def tokenizer(self):
+        """The tokenizer the run was trained with (its task's `tokenizer`: a subword model from the run directory)."""
+        return TASKS[self.task].load().tokenizer(self.config.level, self.path)
 
     def load_model(self, compile=False):
         """The model of the best epoch (best.keras)."""

@@ -11,6 +11,7 @@ does, imports no trainer):
     evaluate(run, data, split, source_field, target_field)
                                   scores a finished run on other data (`textlstm evaluate`)
     print_evaluation(result)      prints that score
+    tokenizer(level, directory)   the tokenizer of a run of this task (`Run.tokenizer`)
 
 Example:
 

@@ -5,7 +5,14 @@
 Kudo 2018, or byte-pair encoding, Sennrich et al. 2016) learnt from the
 training text. Each turns a batch of texts into an Arrow list array of
 token strings (`split`), the form the encoding layer writes to disk, and
-joins tokens back into text (`join`).
+joins tokens back into text (`join`). Each also does both inside an
+exported graph, in TensorFlow ops: `graph_split` cuts a batch of strings
+into its tokens as spelled, `graph_normalize` makes them the vocabulary's
+(a tokenizer that lower-cases does it there), and a token's `surface` is
+what it adds to text, so that text is the tokens' surfaces end to end
+(`textlstm.export.join_surfaces`). The subword model runs in the graph as
+tensorflow-text's SentencePiece op (a SavedModel using it loads after
+`import tensorflow_text`).
 
 A subword model is trained with `pad`, `unk`, `eos` and `bos` as ids 0 to 3
 (the vocabulary's special tokens, in its order), no normalization of the
@@ -55,6 +62,22 @@ class Words:
     def join(self, tokens):
         return " ".join(tokens)
 
+    def graph_split(self, text):
+        import tensorflow as tf
+
+        return tf.strings.split(text)
+
+    def graph_normalize(self, tokens):
+        return tokens
+
+    def surface(self, token):
+        return " " + token  # the space at the start of a line is dropped
+
+    def graph_surface(self, tokens):
+        import tensorflow as tf
+
+        return tf.strings.join([" ", tokens])
+
 
 class Characters:
     """Tokens are the characters of a line without its leading and trailing white space.
@@ -75,6 +98,20 @@ class Characters:
 
     def join(self, tokens):
         return "".join(tokens)
+
+    def graph_split(self, text):
+        import tensorflow as tf
+
+        return tf.strings.unicode_split(tf.strings.strip(text), "UTF-8")
+
+    def graph_normalize(self, tokens):
+        return tokens
+
+    def surface(self, token):
+        return token
+
+    def graph_surface(self, tokens):
+        return tokens
 
 
 class Subwords:
@@ -177,6 +214,32 @@ class Subwords:
 
     def join(self, tokens):
         return self.processor.decode_pieces(list(tokens))
+
+    def graph_split(self, text):
+        return self.graph_pieces().tokenize(text)
+
+    def graph_pieces(self):
+        """tensorflow-text's SentencePiece op of this model (made once): it cuts strings into pieces in a graph."""
+        if getattr(self, "_graph_pieces", None) is None:
+            import tensorflow as tf
+            import tensorflow_text
+
+            self._graph_pieces = tensorflow_text.SentencepieceTokenizer(model=self.model, out_type=tf.string)
+        return self._graph_pieces
+
+    def graph_normalize(self, tokens):
+        return tokens
+
+    def surface(self, token):
+        """A piece's text: the word-start mark as a space, a byte piece (`<0xE2>`) as its byte."""
+        if len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+            return bytes([int(token[3:5], 16)])
+        return token.replace(WORD_START, " ")
+
+    def graph_surface(self, tokens):
+        import tensorflow as tf
+
+        return tf.strings.regex_replace(tokens, WORD_START, " ")
 
     def __reduce__(self):  # `map`'s worker processes get the model's bytes
         return Subwords, (self.model,)

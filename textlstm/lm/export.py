@@ -1,9 +1,10 @@
 """SavedModel export of a language model: strings in, next words and generated text out, or one token at a time.
 
-The exported graph holds the tokenizer (`tf.strings` ops and a
-`tf.lookup.StaticHashTable`), the weights and the sampling loop, so it
-loads with `tf.saved_model.load` in a process that never imports keras or
-textlstm. Signatures:
+The exported graph holds the tokenizer (`tf.strings` ops, or for a subword
+model tensorflow-text's SentencePiece op, and a `tf.lookup.StaticHashTable`),
+the weights and the sampling loop, so it loads with `tf.saved_model.load`
+in a process that never imports keras or textlstm (a subword model's after
+`import tensorflow_text`). Signatures:
 
 - `serving_default(text: string[batch]) -> {words: string[batch, k], probabilities: float32[batch, k]}`,
   the `DEFAULT_TOP_K` most likely next words (fewer if the vocabulary is smaller);
@@ -21,8 +22,12 @@ textlstm. Signatures:
   (`one_step`). From a zero state, stepping `<eos>` and then a prompt's ids gives `top_k`'s answer.
 
 Each prompt is read after an `<eos>`, as if it began a new line of the
-training text. Words outside the vocabulary become `<unk>`. In generated
-text, `<eos>` becomes a line break. `<pad>` and `<bos>` are never predicted.
+training text. Words outside the vocabulary become `<unk>`. Generated text
+continues the prompt: the prompt followed by it reads as one text (a word,
+or a subword piece that starts a word, has a space before it; a character
+or a piece inside a word has none), the tokens joined as the run's
+tokenizer joins them, `<eos>` a line break. The words of `top_k` are tokens, a subword piece that starts a word
+with a space before it. `<pad>`, `<unk>` and `<bos>` are never predicted.
 """
 
 import functools
@@ -31,9 +36,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textlstm.export import vocabulary_table, write_saved_model
+from textlstm.corpus.tokenizers import WORD_START, load_tokenizer
+from textlstm.export import join_surfaces, surface_table, vocabulary_table, write_saved_model
 from textlstm.lm.model import build_language_model, copy_weights
-from textlstm.vocab import BOS, EOS, PAD
+from textlstm.vocab import BOS, PAD, UNK
 
 MAX_GENERATED_WORDS = 10_000
 DEFAULT_TOP_K = 5  # next words given by serving_default
@@ -41,8 +47,8 @@ BANNED_LOGIT = -1e9  # the logit of a token that is never predicted
 
 
 def banned_ids(vocab):
-    """The ids never predicted: `<pad>` and `<bos>`, neither of which is ever a target in training."""
-    return [vocab.ids[PAD], vocab.ids[BOS]]
+    """The ids never predicted: `<pad>` and `<bos>` (never a target in training), and `<unk>` (no word to show)."""
+    return [vocab.ids[PAD], vocab.ids[UNK], vocab.ids[BOS]]
 
 
 def without_banned(logits, banned):
@@ -113,36 +119,36 @@ def one_step(model, config, banned, lookup=None, output=None):
     return step, sum(sizes)
 
 
-def serving_signatures(model, vocab, config):
+def serving_signatures(model, vocab, config, tokenizer=None):
     """The SavedModel's signatures, each a `tf.function` with its input signature.
 
     Args:
         model: A model from `build_language_model` (stateful or not).
         vocab: Its `Vocabulary`.
         config: Its `LMConfig`.
+        tokenizer: The run's tokenizer; None for the words or characters of `config.level`.
 
     Returns:
         (signatures, tracked): the functions by signature name, and the
-        objects that hold what they use (the serving model and the
-        vocabulary table), for `keras.export.ExportArchive.track`.
+        objects that hold what they use (the serving model, the vocabulary
+        table, a subword model's op), for `keras.export.ExportArchive.track`.
     """
+    tokenizer = tokenizer or load_tokenizer(config.level)
     step_model = serving_model(model, len(vocab), config)
     state_sizes = [int(tensor.shape[-1]) for tensor in step_model.inputs[1:]]
     vocab_size = len(vocab)
-    token_strings = tf.constant(vocab.tokens)
+    surfaces = surface_table(tokenizer, vocab)
+    shown = tf.constant([token.replace(WORD_START, " ") if tokenizer.level == "subword" else token
+                         for token in vocab.tokens])
     table = vocabulary_table(vocab)
     eos_id = vocab.eos_id
     banned = banned_ids(vocab)
-    word_level = config.level == "word"
     one_token, state_size = one_step(step_model, config, banned)
 
     def tokenize(text):
         """The ids of each text's tokens, ragged (batch, tokens): the one tokenization of every signature."""
-        if word_level:
-            pieces = tf.strings.split(text)  # ragged (batch, words)
-        else:
-            pieces = tf.strings.unicode_split(tf.strings.strip(text), "UTF-8")  # ragged (batch, characters)
-        return tf.cast(tf.ragged.map_flat_values(table.lookup, pieces), tf.int32)
+        tokens = tokenizer.graph_normalize(tokenizer.graph_split(text))  # ragged (batch, tokens)
+        return tf.cast(tf.ragged.map_flat_values(table.lookup, tokens), tf.int32)
 
     def encode(text):
         eos = tf.fill([tf.shape(text)[0], 1], eos_id)
@@ -159,7 +165,7 @@ def serving_signatures(model, vocab, config):
     def next_words(text, k):
         logits, _ = start(text)
         probabilities, indices = top_tokens(logits, k, banned)
-        return {"words": tf.gather(token_strings, indices), "probabilities": probabilities}
+        return {"words": tf.gather(shown, indices), "probabilities": probabilities}
 
     def generate(prompt, max_words, temperature, top_k, seed):
         max_words = tf.clip_by_value(max_words, 0, MAX_GENERATED_WORDS)
@@ -186,11 +192,8 @@ def serving_signatures(model, vocab, config):
         words = tf.TensorArray(tf.int32, size=max_words + 1).write(max_words, padding)
         _, _, _, words = tf.while_loop(
             lambda step, *_: step < max_words, body, (tf.constant(0), logits, states, words))
-        tokens = tf.gather(token_strings, tf.transpose(words.stack()[:max_words]))  # (batch, max_words)
-        tokens = tf.reshape(tokens, [tf.shape(prompt)[0], max_words])
-        text = tf.strings.reduce_join(tokens, axis=1, separator=" " if word_level else "")
-        text = tf.strings.regex_replace(text, " ?" + EOS + " ?" if word_level else EOS, "\n")
-        return {"text": text}
+        tokens = tf.gather(surfaces, tf.transpose(words.stack()[:max_words]))  # (batch, max_words)
+        return {"text": join_surfaces(tf.reshape(tokens, [tf.shape(prompt)[0], max_words]), continuing=True)}
 
     def token_ids(text):
         ids = tokenize(text)
@@ -214,10 +217,10 @@ def serving_signatures(model, vocab, config):
     }
     functions = {name: tf.function(function, input_signature=signature)
                  for name, (function, signature) in signatures.items()}
-    return functions, [step_model, table]
+    return functions, [step_model, table] + ([tokenizer.graph_pieces()] if tokenizer.level == "subword" else [])
 
 
-def export_language_model(model, vocab, config, path):
+def export_language_model(model, vocab, config, path, tokenizer=None):
     """Writes the SavedModel of a trained language model to path (temporary directory, then rename).
 
     Args:
@@ -225,8 +228,9 @@ def export_language_model(model, vocab, config, path):
         vocab: Its `Vocabulary`.
         config: Its `LMConfig`.
         path: Destination directory; an earlier export there is replaced only once the new one is complete.
+        tokenizer: The run's tokenizer; None for the words or characters of `config.level`.
     """
-    signatures, tracked = serving_signatures(model, vocab, config)
+    signatures, tracked = serving_signatures(model, vocab, config, tokenizer)
     archive = keras.export.ExportArchive()
     for resource in tracked:
         archive.track(resource)

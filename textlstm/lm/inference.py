@@ -13,9 +13,8 @@ import numpy as np
 
 from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.corpus import split_name
-from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.errors import UsageError
-from textlstm.lm.data import num_windows, tokenize, window_rows
+from textlstm.lm.data import num_windows, window_rows
 from textlstm.lm.encoded import encoded_text
 from textlstm.lm.export import MAX_GENERATED_WORDS, banned_ids, without_banned
 from textlstm.lm.model import compile_language_model
@@ -26,7 +25,7 @@ RECALL_AT = (1, 3)  # the k of the top-k recalls reported
 
 def check_prompt(prompt, run):
     """Raises `UsageError` naming the prompt if it is empty or all its tokens are outside the vocabulary."""
-    tokens = tokenize(prompt, run.config.level)
+    tokens = run.tokenizer.split([prompt]).to_pylist()[0]
     if not tokens:
         raise UsageError(f"prompt {prompt!r} is empty")
     if all(token not in run.vocab.ids for token in tokens):
@@ -192,7 +191,7 @@ def evaluate_run(run, data, split="test"):
     """
     run.require("lm", "evaluate")
     config, vocab = run.config, run.vocab
-    text = encoded_text(data, split_name(split), vocab, load_tokenizer(config.level, run.path))
+    text = encoded_text(data, split_name(split), vocab, run.tokenizer)
     model = compile_language_model(run.load_model(), config)
     scores = next_word_scores(model, _windows(text.ids, config.batch_size, config.bptt), vocab)
     return {**scores, "tokens": len(text.ids) - 1, "unknown_tokens": text.unknown}

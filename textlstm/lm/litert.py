@@ -102,7 +102,8 @@ def convert_step(model, vocab, config, quantize="none", top_k=3):
 
 
 def litert_files(out):
-    """The three files of an export to out (`FILE.tflite`): the model, `FILE.vocab.txt` and `FILE.json`.
+    """The files of an export to out (`FILE.tflite`): the model, `FILE.vocab.txt`, `FILE.json` and, for a subword
+    run, its SentencePiece model `FILE.spm.model`.
 
     Raises:
         UsageError: out does not end in `.tflite`.
@@ -110,7 +111,7 @@ def litert_files(out):
     stem, extension = os.path.splitext(out)
     if extension != ".tflite" or not os.path.basename(stem):
         raise UsageError(f"out must be a file name ending in .tflite. Received: out={out!r}")
-    return out, f"{stem}.vocab.txt", f"{stem}.json"
+    return out, f"{stem}.vocab.txt", f"{stem}.json", f"{stem}.spm.model"
 
 
 def check_out(out):
@@ -136,7 +137,7 @@ def check_out(out):
 
 
 def export_litert(run, out, quantize="none", top_k=3):
-    """Writes the LiteRT export of a language-model run: out (`FILE.tflite`), `FILE.vocab.txt` and `FILE.json`.
+    """Writes the LiteRT export of a language-model run: out (`FILE.tflite`) and the files beside it (`litert_files`).
 
     Everything is checked before the conversion, and each file is written
     through a temporary file and renamed into place.
@@ -162,13 +163,16 @@ def export_litert(run, out, quantize="none", top_k=3):
         raise UsageError(f"top-k must be in [1, {len(vocab)}] (the vocabulary size). Received: top-k={top_k}")
     check_out(out)
     flatbuffer, state_size = convert_step(run.load_model(), vocab, config, quantize, top_k)
-    model_path, vocab_path, description_path = litert_files(out)
+    model_path, vocab_path, description_path, subword_path = litert_files(out)
     description = {
         "exported_by": EXPORTED_BY, "signature": "step", "state_size": state_size, "top_k": top_k,
         "quantize": quantize, "level": config.level, "vocab_size": len(vocab), "pad_id": vocab.ids[PAD],
         "unk_id": vocab.unk_id, "eos_id": vocab.eos_id, "cell": config.cell, "num_layers": config.num_layers,
         "units": config.units,
     }
+    if config.level == "subword":  # the app cuts its text into pieces with this model (the `sentencepiece` package)
+        description["subword_model"] = os.path.basename(subword_path)
+        write_atomically(subword_path, run.tokenizer.model)
     write_atomically(vocab_path, "".join(f"{token}\n" for token in vocab.tokens))
     write_atomically(description_path, json.dumps(description, indent=2, ensure_ascii=False) + "\n")
     write_atomically(model_path, flatbuffer)

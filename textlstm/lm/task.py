@@ -1,5 +1,6 @@
 """The language-model task's parts, as the task registry (`textlstm.tasks`) lists them."""
 
+from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.lm.config import LMConfig
 
 config_class = LMConfig
@@ -21,7 +22,7 @@ def print_training(metrics):
           f"{metrics['test_bits_per_character']:.3f}  (<unk>: {metrics['test_unknown_share']:.1%} of the test tokens"
           f"{', so a lower bound' if metrics['test_unknown_share'] else ''})")
     for sample in metrics["samples"]:
-        print(f"  {sample['prompt']} | {sample['text']}".replace("\n", " / "))
+        print(f"  {sample['prompt']} |{sample['text']}".replace("\n", " / "))
 
 
 def evaluate(run, data, split, source_field=None, target_field=None):
@@ -34,3 +35,8 @@ def evaluate(run, data, split, source_field=None, target_field=None):
 def print_evaluation(result):
     print(f"perplexity {result['perplexity']:.2f} over {result['tokens']} tokens ({result['unknown_tokens']} <unk>)  "
           f"top-1 recall {result['top1_recall']:.1%}  top-3 recall {result['top3_recall']:.1%}")
+
+
+def tokenizer(level, directory):
+    """The run's tokenizer: words, characters, or the subword model in directory (`load_tokenizer`)."""
+    return load_tokenizer(level, directory)

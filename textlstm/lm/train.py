@@ -147,7 +147,7 @@ def finish(model, config, data, run):
     metrics.update(test_top1_recall=scores["test"]["top1_recall"], test_top3_recall=scores["test"]["top3_recall"])
     if data.splits["warnings"]:
         metrics["warnings"] = data.splits["warnings"]
-    export_language_model(model, data.vocab, config, export_path(config))
+    export_language_model(model, data.vocab, config, export_path(config), data.tokenizer)
     metrics["samples"] = _samples(load_run(run.path), data.splits["test_lines"], data.tokenizer)
     return metrics
 

@@ -55,9 +55,9 @@ def run_inspect(args, log=print):
     config, vocab, model = run.config, run.vocab, _load_model(run)
     if run.task == "summarize":
         documents = [line for line in text.splitlines() if line.strip()] if args.file else [text]
-        data = traces.trace_summarizer(model, config, vocab, documents)
+        data = traces.trace_summarizer(model, config, vocab, documents, run.tokenizer)
     else:
-        data = traces.trace_language_model(model, config, vocab, text)
+        data = traces.trace_language_model(model, config, vocab, text, run.tokenizer)
     notes = [note for note in [traces.keep_first_units(data)] if note]
     if args.file:
         for layer in data["layers"]:

@@ -11,8 +11,8 @@ The values are those of each layer's `trace()`, unchanged (float32).
 
 import numpy as np
 
+from textlstm.corpus.tokenizers import load_tokenizer
 from textlstm.errors import UsageError
-from textlstm.lm.data import tokenize_lines
 from textlstm.lm.model import build_language_model, copy_weights
 from textlstm.vocab import BOS, EOS
 
@@ -91,7 +91,7 @@ def check_length(count, what="text"):
         raise UsageError(f"{what} has {count} tokens; inspect reads at most {MAX_TOKENS} (pass a shorter part)")
 
 
-def trace_language_model(model, config, vocab, text):
+def trace_language_model(model, config, vocab, text, tokenizer=None):
     """The trace of every recurrent layer of a language model over a text.
 
     The text is tokenized as in training (words split on whitespace, or
@@ -105,6 +105,7 @@ def trace_language_model(model, config, vocab, text):
         config: The run's `LMConfig`.
         vocab: The run's `Vocabulary`.
         text: The text, lines separated by newlines.
+        tokenizer: The run's tokenizer (`Run.tokenizer`); None for the words or characters of `config.level`.
 
     Returns:
         A dict: `kind` ("language_model"), `tokens` (the token strings as
@@ -116,7 +117,9 @@ def trace_language_model(model, config, vocab, text):
     Raises:
         UsageError: An empty text or one longer than `MAX_TOKENS` tokens.
     """
-    tokens = [token for line in tokenize_lines(text.splitlines(), config.level) for token in line]
+    tokenizer = tokenizer or load_tokenizer(config.level)
+    lines = [line for line in text.splitlines() if line.strip()]
+    tokens = [token for line in tokenizer.split(lines).to_pylist() for token in line + [EOS]]
     check_length(len(tokens))
     twin = build_language_model(config, len(vocab))
     copy_weights(model, twin)
@@ -132,7 +135,7 @@ def trace_language_model(model, config, vocab, text):
     return {"kind": "language_model", "tokens": tokens, "unknown": unknown, "layers": layers}
 
 
-def trace_summarizer(model, config, vocab, documents):
+def trace_summarizer(model, config, vocab, documents, tokenizer=None):
     """The traces, attention and copy gate of a summarizer over documents and its own greedy summaries.
 
     Each document is tokenized and cut as in training and ends in `<eos>`.
@@ -150,6 +153,7 @@ def trace_summarizer(model, config, vocab, documents):
         config: The run's `SummarizeConfig`.
         vocab: The run's `Vocabulary`.
         documents: List of document strings.
+        tokenizer: The run's tokenizer (`Run.tokenizer`); None for the words or characters of `config.level`.
 
     Returns:
         A dict: `kind` ("summarization"), `tokens` (every document's
@@ -164,11 +168,12 @@ def trace_summarizer(model, config, vocab, documents):
         UsageError: No document, an empty one, or more than `MAX_TOKENS` tokens in all.
     """
     from textlstm.seq2seq.decode import greedy_search
-    from textlstm.summarize.data import encode_extended_sources, encode_sources, tokenize
+    from textlstm.summarize.data import encode_extended_sources, encode_sources, summary_tokenizer
 
     if not documents:
         raise UsageError("text is empty: it has no document to inspect")
-    token_lists = [tokens[: config.max_source_len] + [EOS] for tokens in tokenize(documents)]
+    tokenizer = tokenizer or summary_tokenizer(config.level)
+    token_lists = [tokens[: config.max_source_len] + [EOS] for tokens in tokenizer.split(documents).to_pylist()]
     for number, tokens in enumerate(token_lists, 1):
         if len(tokens) == 1:
             raise UsageError(f"document {number} is empty: it has no token to inspect")

@@ -72,6 +72,10 @@ def tokenize(texts):
 class SummaryWords:
     """The summarizer's words: lower-cased, ASCII punctuation split off (`tokenize_graph`), as the SavedModel cuts them.
 
+    A tokenizer as `textlstm.corpus.tokenizers` describes them; in a graph,
+    `graph_split` keeps the words as spelled (a copied word keeps its case)
+    and `graph_normalize` lower-cases them.
+
     Example:
 
     >>> SummaryWords().split(["Re: Q3!"]).to_pylist()
@@ -89,6 +93,22 @@ class SummaryWords:
 
     def join(self, tokens):
         return " ".join(tokens)
+
+    def graph_split(self, text):
+        return split_words(text)
+
+    def graph_normalize(self, tokens):
+        import tensorflow as tf
+
+        return tf.ragged.map_flat_values(tf.strings.lower, tokens, encoding="utf-8")
+
+    def surface(self, token):
+        return " " + token
+
+    def graph_surface(self, tokens):
+        import tensorflow as tf
+
+        return tf.strings.join([" ", tokens])
 
 
 def summary_tokenizer(level, directory=None):

@@ -53,6 +53,8 @@ class EncodedPairs:
         skipped: {split: rows left out for an empty document or summary}.
         label_tokens: {split: labels that are not padding}, the targets the loss sees.
         lead_words: Mean words of the training documents' first summaries (the Lead baseline's length).
+        lead_characters: Their mean characters but white space (the Lead baseline's length for text scored
+            on characters: `textlstm.seq2seq.rouge`).
         test: The test split's `Pairs` (text).
     """
 
@@ -66,6 +68,7 @@ class EncodedPairs:
     skipped: dict
     label_tokens: dict
     lead_words: int
+    lead_characters: int
     test: object
 
 
@@ -107,6 +110,7 @@ def _open(path):
                         vocab=Vocabulary.load(os.path.join(path, VOCAB_FILE)), arrays=arrays,
                         fields=tuple(meta["fields"]), lists=tuple(meta["lists"]), documents=meta["documents"],
                         skipped=meta["skipped"], label_tokens=meta["label_tokens"], lead_words=meta["lead_words"],
+                        lead_characters=meta["lead_characters"],
                         test=test)
 
 
@@ -144,7 +148,8 @@ def _encode(splits, config, directory, scratch):
         written["skipped"] = seen[split] - written["documents"]
         for name, value in written.items():
             meta.setdefault(name, {})[split] = value
-    meta["lead_words"] = max(1, round(meta["first_words"]["train"] / meta["documents"]["train"]))
+    for unit in ("words", "characters"):
+        meta[f"lead_{unit}"] = max(1, round(meta[f"first_{unit}"]["train"] / meta["documents"]["train"]))
     vocab.save(os.path.join(directory, VOCAB_FILE))
     for name, value in ((META_FILE, meta), (TEST_FILE, dataclasses.asdict(test))):
         with open(os.path.join(directory, name), "w", encoding="utf-8") as file:
@@ -171,9 +176,9 @@ def _training_text(dataset, fields, target_list):
 def _tokenize_split(dataset, fields, target_list, tokenizer, path, seen, split):
     """The training pairs of a split's usable rows as token lists, in Arrow files (`map_batches`).
 
-    Columns: `source` and `target` (token lists); `first_words`, the words
-    of the document's first summary on the document's first pair, 0 on the
-    others (with `--target-list each`, a document gives a pair per summary;
+    Columns: `source` and `target` (token lists); `first_words` and
+    `first_characters`, the words and the characters but white space of the
+    document's first summary on the document's first pair, 0 on the others (with `--target-list each`, a document gives a pair per summary;
     a usable summary has a word, so the non-zero rows count the documents).
     The batches run in this process, so they also note in seen the fields
     that held lists (`lists`) and the rows read (`seen[split]`).
@@ -190,15 +195,17 @@ def _tokenize_split(dataset, fields, target_list, tokenizer, path, seen, split):
         seen["lists"].update(pairs.lists)
         seen[split] += len(batch[fields[0]])
         sources, targets = pairs.training_pairs(target_list)
-        first_words = []
+        first_words, first_characters = [], []
         for references in pairs.references:
-            document_pairs = 1 if target_list == "first" else len(references)
-            first_words += [len(references[0].split())] + [0] * (document_pairs - 1)
+            padding = [0] * ((1 if target_list == "first" else len(references)) - 1)
+            first_words += [len(references[0].split())] + padding
+            first_characters += [len("".join(references[0].split()))] + padding
         return {"source": tokenizer.split(sources).to_pylist(), "target": tokenizer.split(targets).to_pylist(),
-                "first_words": first_words}
+                "first_words": first_words, "first_characters": first_characters}
 
     tokens = datasets.List(datasets.Value("string"))
-    features = datasets.Features({"source": tokens, "target": tokens, "first_words": datasets.Value("int64")})
+    features = datasets.Features({"source": tokens, "target": tokens, "first_words": datasets.Value("int64"),
+                                  "first_characters": datasets.Value("int64")})
     return map_batches(dataset, tokenize_batch, features, path, parallel=False, batch_rows=BATCH_ROWS, arrow=False)
 
 
@@ -209,6 +216,7 @@ def _write_arrays(tokenized, vocab, config, prefix):
 
     Returns:
         A dict: `rows`; `widths`, {name: [row width on disk, longest row]}; `documents`; `first_words`;
+        `first_characters`;
         `label_tokens` (labels that are not padding).
     """
     widths = {"source": config.max_source_len + 1, "decoder_input": config.max_target_len + 1,
@@ -216,7 +224,7 @@ def _write_arrays(tokenized, vocab, config, prefix):
     if config.copy:
         widths["source_extended"] = widths["source"]
     longest = dict.fromkeys(widths, 1)
-    written = {"rows": 0, "documents": 0, "first_words": 0, "label_tokens": 0}
+    written = {"rows": 0, "documents": 0, "first_words": 0, "first_characters": 0, "label_tokens": 0}
     files = {name: open(f"{prefix}.{name}.ids", "wb") for name in widths}
     try:
         for batch in file_batches(tokenized):
@@ -233,6 +241,7 @@ def _write_arrays(tokenized, vocab, config, prefix):
             first_words = batch.column("first_words").to_numpy()
             written["documents"] += int(np.count_nonzero(first_words))
             written["first_words"] += int(first_words.sum())
+            written["first_characters"] += int(batch.column("first_characters").to_numpy().sum())
             written["label_tokens"] += int((arrays["labels"] != 0).sum())
     finally:
         for file in files.values():

@@ -1,9 +1,10 @@
 """SavedModel export of a trained summarizer: documents in, summaries out, all in one graph.
 
-The graph holds the tokenizer (`tokenize_graph` and a
+The graph holds the tokenizer (the run's tokenizer's TensorFlow ops, for a
+subword model tensorflow-text's SentencePiece op, and a
 `tf.lookup.StaticHashTable`), the weights and the beam search, so it loads
 with `tf.saved_model.load` in a process that never imports keras or
-textlstm. Signatures:
+textlstm (a subword model's after `import tensorflow_text`). Signatures:
 
 - `serving_default(text: string[batch]) -> {summary: string[batch], score: float32[batch]}`,
   decoded with every decoding setting of training (beam size, maximum length, ...);
@@ -13,22 +14,24 @@ textlstm. Signatures:
 
 Each document is cut to the training `max_source_len` tokens; an empty
 document gets an empty summary with score 0, and an empty batch empty
-outputs. A copying model writes a
-word of the document that is outside the vocabulary as it is spelled in
-the document (its case kept; the words of the vocabulary are lowercase).
-The score is the length-normalised log-probability of the summary.
+outputs. A summary's tokens are joined as the run's tokenizer joins them
+(words with spaces, characters and subword pieces as they were in the
+text). A copying model writes a token of the document that is outside the
+vocabulary as it is spelled in the document (a word keeps its case; the
+words of the vocabulary are lowercase). The score is the length-normalised
+log-probability of the summary.
 """
 
 import tensorflow as tf
 
-from textlstm.export import vocabulary_table, write_saved_model
+from textlstm.export import join_surfaces, surface_table, vocabulary_table, write_saved_model
 from textlstm.seq2seq.copying import extended_ids_graph
 from textlstm.seq2seq.decode import MAX_BEAM_SIZE, MAX_SUMMARY_LEN, beam_search
-from textlstm.summarize.data import split_words
+from textlstm.summarize.data import summary_tokenizer
 from textlstm.vocab import BOS
 
 
-def export_text_summarizer(model, vocab, config, path):
+def export_text_summarizer(model, vocab, config, path, tokenizer=None):
     """Writes the string-in, string-out SavedModel of a trained summarizer (temporary directory, then rename).
 
     Args:
@@ -36,8 +39,10 @@ def export_text_summarizer(model, vocab, config, path):
         vocab: Its `Vocabulary`.
         config: Its `SummarizeConfig`.
         path: Destination directory; an earlier export there is replaced only once the new one is complete.
+        tokenizer: The run's tokenizer (`summary_tokenizer`); None for `config.level`'s words or characters.
     """
-    token_strings = tf.constant(vocab.tokens)
+    tokenizer = tokenizer or summary_tokenizer(config.level)
+    surfaces = surface_table(tokenizer, vocab)
     table = vocabulary_table(vocab)
     bos_id, eos_id = vocab.ids[BOS], vocab.eos_id
     vocab_size = len(vocab)
@@ -45,27 +50,26 @@ def export_text_summarizer(model, vocab, config, path):
                       "no_repeat_ngram_size": config.no_repeat_ngram_size}
 
     def summarize(text, beam_size, max_len):
-        words = split_words(text)[:, : config.max_source_len]  # ragged (batch, words), as spelled
-        tokens = tf.ragged.map_flat_values(tf.strings.lower, words, encoding="utf-8")
+        spelled = tokenizer.graph_split(text)[:, : config.max_source_len]  # ragged (batch, tokens), as spelled
+        tokens = tokenizer.graph_normalize(spelled)  # as the vocabulary holds them
         ids = tf.cast(tf.ragged.map_flat_values(table.lookup, tokens), tf.int32)
         eos = tf.RaggedTensor.from_tensor(tf.fill([tf.shape(text)[0], 1], eos_id))
-        source = tf.concat([ids, eos], axis=1).to_tensor(0)  # (batch, words + 1)
-        spelled = tf.concat([words, tf.RaggedTensor.from_tensor(tf.fill([tf.shape(text)[0], 1], ""))],
-                            axis=1).to_tensor("")  # (batch, words + 1)
-        lowered = tf.strings.lower(spelled, encoding="utf-8")
-        source_extended, first = extended_ids_graph(lowered, source, vocab_size)
-        # Per document, its out-of-vocabulary words as spelled, by temporary id, and one "" so it is never empty.
-        document_words = tf.concat([tf.ragged.boolean_mask(spelled, first).to_tensor(""),
-                                    tf.fill([tf.shape(text)[0], 1], "")], axis=1)
+        source = tf.concat([ids, eos], axis=1).to_tensor(0)  # (batch, tokens + 1)
+        end = tf.RaggedTensor.from_tensor(tf.fill([tf.shape(text)[0], 1], ""))
+        spelled = tf.concat([spelled, end], axis=1).to_tensor("")  # (batch, tokens + 1)
+        source_extended, first = extended_ids_graph(tf.concat([tokens, end], axis=1).to_tensor(""), source,
+                                                    vocab_size)
+        # Per document, its out-of-vocabulary tokens as spelled, by temporary id, and one "" so it is never empty.
+        document_tokens = tf.concat([tf.ragged.boolean_mask(spelled, first).to_tensor(""),
+                                     tf.fill([tf.shape(text)[0], 1], "")], axis=1)
         extended = source_extended if config.copy else None
         summary_ids, scores = beam_search(model, source, bos_id, eos_id, beam_size=beam_size, max_len=max_len,
                                           source_extended=extended, **decode_options)  # (batch, max_len), (batch,)
-        in_vocabulary = tf.gather(token_strings, tf.minimum(summary_ids, vocab_size - 1))
-        temporary = tf.clip_by_value(summary_ids - vocab_size, 0, tf.shape(document_words)[1] - 1)
-        copied = tf.gather(document_words, temporary, batch_dims=1)
-        summary_words = tf.where(summary_ids < vocab_size, in_vocabulary, copied)
-        summary_words = tf.ragged.boolean_mask(summary_words, summary_ids != 0)
-        summary = tf.strings.reduce_join(summary_words, axis=1, separator=" ")
+        in_vocabulary = tf.gather(surfaces, tf.minimum(summary_ids, vocab_size - 1))
+        temporary = tf.clip_by_value(summary_ids - vocab_size, 0, tf.shape(document_tokens)[1] - 1)
+        copied = tokenizer.graph_surface(tf.gather(document_tokens, temporary, batch_dims=1))
+        summary_surfaces = tf.where(summary_ids < vocab_size, in_vocabulary, copied)
+        summary = join_surfaces(tf.ragged.boolean_mask(summary_surfaces, summary_ids != 0))
         empty = tokens.row_lengths() == 0
         return {"summary": tf.where(empty, "", summary), "score": tf.where(empty, 0.0, scores)}
 
@@ -79,6 +83,8 @@ def export_text_summarizer(model, vocab, config, path):
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]  # so that the SavedModel holds them
     module.table = table
+    if tokenizer.level == "subword":
+        module.pieces = tokenizer.graph_pieces()  # the SentencePiece op's model, saved with the graph
     text_spec = tf.TensorSpec([None], tf.string, name="text")
     # autograph=False: every loop is an explicit tf.while_loop, and autograph would reread the model's
     # source files from disk, which fails if they were edited while a long training run was going.

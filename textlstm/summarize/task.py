@@ -38,3 +38,10 @@ def print_evaluation(result):
 
     print(f"ROUGE F1 (%) on {result['examples']} examples ({result['skipped']} skipped)")
     print(rouge_table(result))
+
+
+def tokenizer(level, directory):
+    """The run's tokenizer: the summarizer's words, characters, or the subword model in directory."""
+    from textlstm.summarize.data import summary_tokenizer
+
+    return summary_tokenizer(level, directory)

@@ -8,7 +8,7 @@ from keras import ops
 from textlstm import training
 from textlstm.batches import batches_dataset, epoch_positions, epoch_steps, num_batches, padded_rows
 from textlstm.corpus import SPLITS
-from textlstm.run import best_epoch, export_path
+from textlstm.run import best_epoch, export_path, load_run
 from textlstm.seq2seq.model import build_model as build_seq2seq
 from textlstm.seq2seq.model import masked_loss, token_crossentropy
 from textlstm.summarize.encoded import encoded_pairs
@@ -63,7 +63,7 @@ def prepare(config, log=print):
     # Exact for whole passes; with --steps-per-epoch, the pass's tokens in proportion to the batches taken.
     train_tokens = round(pairs.label_tokens["train"] * steps("train") / totals["train"])
     return training.TaskData(vocab=pairs.vocab, batches=batches, steps=steps, train_tokens=train_tokens,
-                             splits={"pairs": pairs})
+                             splits={"pairs": pairs}, tokenizer=pairs.tokenizer)
 
 
 def pass_order(num_examples, seed, pass_index):
@@ -134,12 +134,12 @@ def task_callbacks(config):
 def finish(model, config, data, run):
     """The export, then test ROUGE of what was exported, beside the Lead baseline."""
     path = export_path(config)
-    export_text_summarizer(model, data.vocab, config, path)
+    export_text_summarizer(model, data.vocab, config, path, data.tokenizer)
     pairs = data.splits["pairs"]
     test = pairs.test
-    metrics = {"lead_words": pairs.lead_words}
-    scores, predictions = score_summaries(tf.saved_model.load(path), test.source, test.references,
-                                          metrics["lead_words"])
+    metrics = {"lead_words": pairs.lead_words, "lead_characters": pairs.lead_characters}
+    scores, predictions = score_summaries(load_run(run.path).export, test.source, test.references,
+                                          {"words": pairs.lead_words, "characters": pairs.lead_characters})
     best = best_epoch(run.metrics()["epochs"], "val_loss")
     metrics.update(scores)
     metrics.update(valid_loss=best["val_loss"], fields=list(pairs.fields), vocab_size=len(data.vocab),
