@@ -85,8 +85,8 @@ def unfinished_runs(tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--quantize", "int8"], "quantize must be one of none, dynamic. Received: quantize='int8'"),
-    (["--top-k", "0"], "top-k must be in [1, 12] (the vocabulary size). Received: top-k=0"),
-    (["--top-k", "13"], "top-k must be in [1, 12]"),
+    (["--top-k", "0"], "top-k must be in [1, 9] (the tokens that may be predicted). Received: top-k=0"),
+    (["--top-k", "10"], "top-k must be in [1, 9]"),
     (["--out", "{tmp}/model.bin"], "out must be a file name ending in .tflite. Received: out="),
     (["--out", "/proc/textlstm-test/model.tflite"], "out /proc/textlstm-test/model.tflite is not writable"),
     (["--out", "{tmp}/theirs.tflite"], "theirs.tflite exist(s) and are not an earlier export of textlstm"),

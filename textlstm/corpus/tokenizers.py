@@ -45,8 +45,8 @@ class Words:
 
     Example:
 
-    >>> Words().split(["the  cat ", "sat"]).to_pylist(), Words().join(["the", "cat"])
-    ([['the', 'cat'], ['sat']], 'the cat')
+    >>> Words().split(["the  cat ", "sat", "  "]).to_pylist(), Words().join(["the", "cat"])
+    ([['the', 'cat'], ['sat'], []], 'the cat')
     """
 
     level = "word"
@@ -56,8 +56,13 @@ class Words:
         import pyarrow
         import pyarrow.compute
 
-        words = pyarrow.compute.utf8_split_whitespace(pyarrow.compute.utf8_trim_whitespace(_arrow(texts)))
-        return words.combine_chunks() if isinstance(words, pyarrow.ChunkedArray) else words
+        trimmed = pyarrow.compute.utf8_trim_whitespace(_arrow(texts))
+        words = pyarrow.compute.utf8_split_whitespace(trimmed)
+        words = words.combine_chunks() if isinstance(words, pyarrow.ChunkedArray) else words
+        if pyarrow.compute.any(pyarrow.compute.equal(trimmed, "")).as_py():  # Arrow splits "" into [""]
+            rows = zip(words.to_pylist(), trimmed.to_pylist())
+            words = pyarrow.array([row if text else [] for row, text in rows], pyarrow.list_(pyarrow.string()))
+        return words
 
     def join(self, tokens):
         return " ".join(tokens)

@@ -60,10 +60,10 @@ def without_banned(logits, banned):
 def top_tokens(logits, k, banned):
     """The k likeliest tokens of logits (batch, vocab), banned ids left out: (probabilities, ids), each (batch, k).
 
-    k is clipped to [1, vocabulary size].
+    k is clipped to [1, the tokens that may be predicted (the vocabulary but the banned ids)].
     """
     probabilities = tf.nn.softmax(without_banned(logits, banned))
-    return tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, logits.shape[-1]))
+    return tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, logits.shape[-1] - len(banned)))
 
 
 def serving_model(model, vocab_size, config):

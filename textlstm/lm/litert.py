@@ -146,7 +146,7 @@ def export_litert(run, out, quantize="none", top_k=3):
         run: A finished language-model `Run` (`textlstm.run.load_run`).
         out: The `.tflite` file.
         quantize: "none" or "dynamic" (see the module docstring).
-        top_k: K, the next tokens `step` returns, 1 to the vocabulary size.
+        top_k: K, the next tokens `step` returns, 1 to the vocabulary size but `<pad>`, `<unk>` and `<bos>`.
 
     Returns:
         The contents of `FILE.json`, and `bytes`, the `.tflite` file's size.
@@ -159,8 +159,10 @@ def export_litert(run, out, quantize="none", top_k=3):
     if quantize not in QUANTIZATIONS:
         raise UsageError(f"quantize must be one of {', '.join(QUANTIZATIONS)}. Received: quantize={quantize!r}")
     vocab, config = run.vocab, run.config
-    if not 1 <= top_k <= len(vocab):
-        raise UsageError(f"top-k must be in [1, {len(vocab)}] (the vocabulary size). Received: top-k={top_k}")
+    predictable = len(vocab) - len(banned_ids(vocab))
+    if not 1 <= top_k <= predictable:
+        raise UsageError(f"top-k must be in [1, {predictable}] (the tokens that may be predicted). "
+                         f"Received: top-k={top_k}")
     check_out(out)
     flatbuffer, state_size = convert_step(run.load_model(), vocab, config, quantize, top_k)
     model_path, vocab_path, description_path, subword_path = litert_files(out)
