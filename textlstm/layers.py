@@ -118,15 +118,16 @@ class RecurrentLayer(keras.layers.RNN):
         sequences, mask, recurrent_mask = sequence_loop.time_major(
             cell, sequences, initial_state, mask, training, self.go_backwards
         )
-        if self.unroll:
-            outputs, last_states = sequence_loop.unrolled(
-                cell, sequences, initial_state, mask, recurrent_mask, self.zero_output_for_mask
-            )
-        else:
-            outputs, last_states = sequence_loop.in_blocks(
-                cell, sequences, initial_state, mask, recurrent_mask, self.time_blocks
-            )
-            outputs = self._shown(outputs, mask)
+        with cell.dropped_weights(training):
+            if self.unroll:
+                outputs, last_states = sequence_loop.unrolled(
+                    cell, sequences, initial_state, mask, recurrent_mask, self.zero_output_for_mask
+                )
+            else:
+                outputs, last_states = sequence_loop.in_blocks(
+                    cell, sequences, initial_state, mask, recurrent_mask, self.time_blocks
+                )
+                outputs = self._shown(outputs, mask)
         last_output = outputs[-1]
         outputs = ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else ops.expand_dims(last_output, 1)
         return last_output, outputs, last_states
@@ -211,7 +212,8 @@ class LSTM(RecurrentLayer):
         **kwargs: The arguments of `LSTMCell` (`activation`,
             `recurrent_activation`, `use_bias`, the initializers, regularizers
             and constraints, `unit_forget_bias`, `dropout`,
-            `recurrent_dropout`, `seed`) and of the base layer.
+            `recurrent_dropout`, `weight_dropout`, `seed`) and of the base
+            layer.
 
     Call arguments:
         sequences: (batch, time, features).
