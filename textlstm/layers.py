@@ -331,5 +331,28 @@ class SimpleRNN(RecurrentLayer):
     cell_class = SimpleRNNCell
 
 
+def locked_dropout(rate, seed=None, **kwargs):
+    """Locked (variational) dropout: one mask per sequence, the same at every time step (Gal & Ghahramani 2016).
+
+    `keras.layers.Dropout` whose mask is drawn over (batch, 1, features) and
+    broadcast over time, for inputs of any width.
+
+    Args:
+        rate: Fraction of the features to drop, in [0, 1).
+        seed: Seed of the masks.
+        **kwargs: Base layer arguments.
+
+    Returns:
+        A `keras.layers.Dropout`.
+
+    Example:
+
+    >>> dropped = locked_dropout(0.5, seed=1)(np.ones((2, 4, 3)), training=True)
+    >>> bool((dropped == dropped[:, :1]).numpy().all())
+    True
+    """
+    return keras.layers.Dropout(rate, noise_shape=(None, 1, None), seed=seed, **kwargs)
+
+
 LAYERS_BY_NAME = {"lstm": LSTM, "peephole": PeepholeLSTM, "coupled": CoupledLSTM, "gru": GRU, "simple": SimpleRNN}
 """The recurrent layers under the names the `--cell` flags take."""
