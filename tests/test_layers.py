@@ -597,7 +597,7 @@ def with_dropped_kernel(layer, mask, **arguments):
 
 @pytest.mark.parametrize("name", LOOPS)
 @pytest.mark.parametrize("in_graph", [False, True])
-def test_weight_dropout_in_training_is_the_plain_layer_with_the_dropped_kernel_at_every_step(name, in_graph, monkeypatch):
+def test_weight_dropout_in_training_is_the_plain_layer_with_a_dropped_kernel_at_every_step(name, in_graph, monkeypatch):
     # The reference is unrolled, under plain autodiff: its outputs and gradients are those of the cell with U ⊙ mask.
     masks = WeightDropoutMasks(monkeypatch)
     layer_class, extra = LOOPS[name]

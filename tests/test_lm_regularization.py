@@ -83,7 +83,8 @@ def steps_since_restart(state_reset, steps=30, rows=8, seed=5):
     tokens = keras.Input((1,))
     state = keras.Input((1,))
     offset = keras.layers.Dense(1, kernel_initializer="zeros")(tokens)  # a weight, so that the optimizer steps
-    model = keras.Model([tokens, state], [keras.layers.Add()([state, offset]), keras.layers.Lambda(lambda s: s + 1)(state)])
+    counted = keras.layers.Lambda(lambda before: before + 1)(state)
+    model = keras.Model([tokens, state], [keras.layers.Add()([state, offset]), counted])
     model.compile(optimizer=keras.optimizers.SGD(0.0))
 
     def batches(split, first_row=0, num_rows=None, epoch=0):

@@ -64,8 +64,8 @@ class TrainConfig:
     units: int = option(128, "size of each recurrent layer's state", minimum=1)
     embedding_dim: int = option(128, "size of the word vectors", minimum=1)
     dropout: float = option(0.0, "locked dropout (one mask per sequence, the same at each of its steps) on the "
-                            "embeddings, between layers and before the output layer (on the language model's embeddings "
-                            "only when input dropout is not given)", minimum=0, below=1)
+                            "embeddings, between layers and before the output layer (on the language model's "
+                            "embeddings only when input dropout is not given)", minimum=0, below=1)
     weight_drop: float = option(0.0, "weight dropout (DropConnect) on each recurrent layer's recurrent kernel U: the "
                                 "fraction of its entries dropped, one mask per batch", minimum=0, below=1, absent=0.0)
     tie_weights: bool = option(False, "share one matrix between the embedding and the output layer")

@@ -194,7 +194,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return input_mask, recurrent_mask
 
     def get_weight_dropout_mask(self):
-        """The weight dropout mask of `recurrent_kernel` (0 or 1 / (1 - weight_dropout)), or None without weight dropout.
+        """The weight dropout mask of `recurrent_kernel`, 0 or 1 / (1 - weight_dropout); None without weight dropout.
 
         Drawn from `seed_generator` on first use and kept until
         `reset_recurrent_dropout_mask`, as Keras keeps its dropout masks for
@@ -215,7 +215,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     @contextlib.contextmanager
     def dropped_weights(self, training):
-        """Within the block, `recurrent_kernel` reads as `U ⊙ mask` (when training with weight dropout), else as itself.
+        """Within the block `recurrent_kernel` reads as `U ⊙ mask` when training with weight dropout, else as itself.
 
         The product keeps the gradient: `U` gets `mask ⊙` the gradient of the dropped kernel.
         """

@@ -45,11 +45,13 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     embedding = embedding_class(vocab_size, config.embedding_dim, mask_zero=carry_states, name="embedding",
                                 **_uniform(config, 0, "embeddings_initializer"))
     with_states = carry_states or state_inputs
-    layers = [LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=with_states,
-                                          stateful=stateful, name=f"recurrent_{index}", weight_dropout=config.weight_drop,
-                                          seed=config.seed + 100 + index,
-                                          **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
-              for index in range(1, config.num_layers + 1)]
+    layers = [
+        LAYERS_BY_NAME[config.cell](
+            config.units, return_sequences=True, return_state=with_states, stateful=stateful, name=f"recurrent_{index}",
+            weight_dropout=config.weight_drop, seed=config.seed + 100 + index,
+            **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
+        for index in range(1, config.num_layers + 1)
+    ]
     tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
     hidden = embedding(tokens)
     if config.embedding_dropout:
@@ -59,7 +61,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     count = len(_state_sizes(layers[0]))  # states per layer
     initial_states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
                       for index, layer in enumerate(layers, 1) for number, size in enumerate(_state_sizes(layer))
-                      if with_states]
+                      ] if with_states else []
     final_states = []
     for index, layer in enumerate(layers):
         if initial_states:
