@@ -12,11 +12,11 @@ import train
 from conftest import assert_one_line_error
 from killed_runs import Interrupt, InterruptAfterEpoch
 from lm_corpus import tiny_flags, write_corpus
+from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.config import add_flags, config_from
 from textlstm.lm import train as lm_train
 from textlstm.lm.config import LMConfig
 from textlstm.lm.model import build_language_model
-from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.loop import TrainingLoop, restarting_rows
 from textlstm.ntasgd import AveragedSGD
 from textlstm.run import load_run
@@ -88,9 +88,9 @@ def steps_since_restart(state_reset, steps=30, rows=8, seed=5):
     model.compile(optimizer=keras.optimizers.SGD(0.0))
 
     def batches(split, first_row=0, num_rows=None, epoch=0):
-        rows = num_rows or 8 - first_row
-        zeros = np.zeros((rows, 1), "float32")
-        signature = (tf.TensorSpec((rows, 1)),) * 2 + (tf.TensorSpec((rows,)),)
+        share = num_rows or rows - first_row
+        zeros = np.zeros((share, 1), "float32")
+        signature = (tf.TensorSpec((share, 1)),) * 2 + (tf.TensorSpec((share,)),)
         return batches_dataset(epoch_positions(epoch, steps, steps), lambda *_: (zeros, zeros, zeros[:, 0] + 1),
                                signature)
 
@@ -286,7 +286,7 @@ def test_a_run_resumed_mid_average_ends_with_the_weights_of_an_uninterrupted_one
 def test_bad_regularization_settings_are_refused_before_anything_is_written(corpus, tmp_path, capsys, flag, value,
                                                                            message):
     out = tmp_path / "run"
-    assert train.main(tiny_flags(corpus, out, flag, value)) in (2,)
+    assert train.main(tiny_flags(corpus, out, flag, value)) == 2
     assert_one_line_error(capsys, message)
     assert not out.exists()
 
