@@ -21,7 +21,7 @@ The equivalent train.py command:
     python train.py lm --data ../shared/data/ptb --out runs/ptb-small --max-vocab 0 --units 200
         --embedding-dim 200 --no-tie-weights --dropout 0 --init-scale 0.1 --bptt 20 --batch-size 20
         --optimizer sgd --lr 20 --schedule fixed --lr-decay 0.5 --decay-start 4 --epochs 13
-        --patience 0 --global-clipnorm 0.25
+        --patience 0 --global-clipnorm 0.25 --state-reset 0
 """
 
 import argparse
@@ -44,7 +44,7 @@ def small_config(data, out, epochs):
         data=data, out=out, level="word", max_vocab=0, min_count=1, cell="lstm", num_layers=2, units=200,
         embedding_dim=200, dropout=0.0, tie_weights=False, init_scale=0.1, bptt=20, batch_size=20,
         optimizer="sgd", lr=20.0, schedule="fixed", lr_decay=0.5, decay_start=4, epochs=epochs, patience=0,
-        clipnorm=0.0, global_clipnorm=0.25, seed=1,
+        clipnorm=0.0, global_clipnorm=0.25, state_reset=0.0, seed=1,
     )
 
 

@@ -479,6 +479,7 @@ def test_input_dropout_mask_is_shared_by_every_time_step():
         ({"units": 4, "recurrent_activation": "nope"}, "recurrent_activation='nope'"),
         ({"units": 4, "dropout": 1.5}, "dropout=1.5"),
         ({"units": 4, "recurrent_dropout": -0.1}, "recurrent_dropout=-0.1"),
+        ({"units": 4, "weight_dropout": 1.0}, "weight_dropout=1.0"),
         ({"units": 4, "kernel_initializer": "nope"}, "kernel_initializer='nope'"),
         ({"units": 4, "use_cudnn": True}, "use_cudnn=True"),
     ],
@@ -583,3 +584,95 @@ def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards,
     for ours_value, theirs_value in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs)):
         np.testing.assert_allclose(ours_value, theirs_value, rtol=1e-5, atol=1e-6)
     assert all(np.abs(gradient).max() > 0 for gradient in ours[1])  # peepholes and initial states included
+
+
+class WeightDropoutMasks:
+    """Records each weight dropout mask a cell draws (`get_weight_dropout_mask`), once per draw."""
+
+    def __init__(self, monkeypatch):
+        self.drawn = []
+        original = textlstm.RecurrentCell.get_weight_dropout_mask
+
+        def recording(cell):
+            mask = original(cell)
+            if mask is not None and not any(mask is seen for seen in self.drawn):
+                self.drawn.append(mask)
+            return mask
+
+        monkeypatch.setattr(textlstm.RecurrentCell, "get_weight_dropout_mask", recording)
+
+
+def with_dropped_kernel(layer, mask, **arguments):
+    """A layer of the same class without weight dropout whose U is the layer's U ⊙ mask."""
+    plain = type(layer)(layer.units, **arguments)
+    plain.build((None, TIME, FEATURES))
+    weights = layer.get_weights()
+    weights[1] = weights[1] * np.asarray(mask)
+    plain.set_weights(weights)
+    return plain
+
+
+@pytest.mark.parametrize("name", LOOPS)
+@pytest.mark.parametrize("in_graph", [False, True])
+def test_weight_dropout_in_training_is_the_plain_layer_with_a_dropped_kernel_at_every_step(name, in_graph, monkeypatch):
+    # The reference is unrolled, under plain autodiff: its outputs and gradients are those of the cell with U ⊙ mask.
+    masks = WeightDropoutMasks(monkeypatch)
+    layer_class, extra = LOOPS[name]
+    arguments = dict(return_sequences=True, return_state=True, **extra)
+    layer = layer_class(UNITS, weight_dropout=0.5, seed=7, **arguments)
+    in_blocks_of(2, layer)
+    layer.build((None, TIME, FEATURES))
+    randomize(layer)
+    mask = tf.constant(padding_mask())
+
+    def run(x):
+        outputs, gradients = run_with_gradients(layer, x, mask=mask, training=True)
+        return outputs, gradients, masks.drawn[-1]  # the mask this run drew, a value of the graph in a graph
+
+    outputs, gradients, drawn = (tf.function(run, autograph=False) if in_graph else run)(tf.constant(inputs()))
+    assert len(masks.drawn) == 1  # one mask for the whole batch
+    drawn = drawn.numpy()
+    assert set(np.unique(drawn)) == {0.0, 2.0}  # dropped, or kept and scaled by 1 / (1 - 0.5)
+    reference = with_dropped_kernel(layer, drawn, unroll=True, **arguments)
+    expected_outputs, expected_gradients = run_with_gradients(reference, inputs(), mask=mask)
+    expected_gradients[2] = expected_gradients[2] * drawn  # dU = mask ⊙ the gradient of U ⊙ mask
+    for ours, theirs in zip(outputs + gradients, expected_outputs + expected_gradients):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_weight_dropout_in_inference_is_exactly_the_plain_layer(name):
+    _, layer_class = CELLS[name]
+    layer = layer_class(UNITS, weight_dropout=0.5, seed=1, return_sequences=True)
+    plain = layer_class(UNITS, return_sequences=True)
+    layer(inputs())
+    plain(inputs())
+    randomize(layer)
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(layer(inputs(), training=False), plain(inputs()))
+    np.testing.assert_array_equal(layer.trace(inputs())["h"], plain.trace(inputs())["h"])
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_weight_dropout_of_a_cell_in_keras_rnn_is_one_mask_per_call(name, monkeypatch):
+    masks = WeightDropoutMasks(monkeypatch)
+    cell_class, layer_class = CELLS[name]
+    generic = keras.layers.RNN(cell_class(UNITS, weight_dropout=0.5, seed=3), return_sequences=True)
+    generic.build((None, TIME, FEATURES))
+    randomize(generic)
+    first, second = generic(inputs(), training=True), generic(inputs(), training=True)
+    assert len(masks.drawn) == 2 and np.abs(first - second).max() > 1e-3  # a new mask for each call
+    plain = layer_class(UNITS, return_sequences=True)
+    plain.build((None, TIME, FEATURES))
+    plain.set_weights(generic.get_weights())
+    for output, drawn in zip((first, second), masks.drawn):
+        np.testing.assert_allclose(output, with_dropped_kernel(plain, drawn, return_sequences=True)(inputs()),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_weight_dropout_is_seeded_like_keras_dropout():
+    layer = textlstm.LSTM(UNITS, weight_dropout=0.3, seed=11)
+    layer.build((None, TIME, FEATURES))
+    expected = keras.random.dropout(tf.ones((UNITS, 4 * UNITS)), 0.3, seed=keras.random.SeedGenerator(11))
+    np.testing.assert_array_equal(layer.cell.get_weight_dropout_mask(), expected)
+    assert layer.weight_dropout == 0.3 and textlstm.LSTM.from_config(layer.get_config()).weight_dropout == 0.3

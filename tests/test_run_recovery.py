@@ -142,3 +142,14 @@ def test_overwrite_continues_an_unfinished_run_with_the_same_settings(interrupte
     assert train.main(tiny_flags(data, out, "--overwrite")) == 0
     metrics = read_metrics(out)
     assert metrics["finished"] and metrics["epochs"][0] == first["epochs"][0]  # continued, not retrained
+
+
+def test_an_unfinished_run_that_predates_a_setting_continues_with_it_as_it_trained(interrupted_run, capsys):
+    data, out, first = interrupted_run
+    config = json.loads((out / "config.json").read_text())
+    for key in ("weight_drop", "embedding_dropout", "ar", "tar", "state_reset", "nonmono", "level", "subword_model"):
+        config.pop(key)  # as a run written before these settings existed
+    (out / "config.json").write_text(json.dumps(config))
+    assert train.main(tiny_flags(data, out, "--epochs", "2", "--state-reset", "0")) == 0, capsys.readouterr().err
+    metrics = read_metrics(out)
+    assert metrics["finished"] and metrics["epochs"][0] == first["epochs"][0]  # continued, not retrained

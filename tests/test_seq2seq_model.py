@@ -42,6 +42,7 @@ VARIANTS = [
     {"copy": True, "attention": "bahdanau", "tie_weights": True},
     {"coverage": True},
     {"copy": True, "coverage": True, "attention": "bahdanau", "bidirectional": True, "num_layers": 2},
+    {"cell": "gru", "num_layers": 2, "dropout": 0.3, "weight_dropout": 0.5},
 ]
 
 
@@ -136,6 +137,7 @@ def test_keras_file_round_trip(tmp_path):
         ({"units": 0}, "units=0"),
         ({"num_layers": 1.5}, "num_layers=1.5"),
         ({"dropout": 1.0}, "dropout=1.0"),
+        ({"weight_dropout": -0.5}, "weight_dropout=-0.5"),
     ],
 )
 def test_invalid_arguments_are_named(overrides, message):
@@ -158,10 +160,24 @@ def test_decoding_defaults_live_in_one_place():
 def test_summarize_config_names_the_model_arguments():
     from textlstm.summarize.config import SummarizeConfig
 
-    arguments = SummarizeConfig(units=4, embedding_dim=6, tie_weights=True).model_arguments(vocab_size=20)
+    arguments = SummarizeConfig(units=4, embedding_dim=6, tie_weights=True, weight_drop=0.3).model_arguments(20)
     assert set(arguments) <= set(inspect.signature(Seq2Seq.__init__).parameters)
     model = build_model(**arguments)
     assert model.get_config()["tie_weights"] and model.output_projection is None
+    assert model.get_config()["weight_dropout"] == 0.3
+
+
+def test_weight_dropout_reaches_every_recurrent_layer_and_dropout_is_locked():
+    model = tiny_model(bidirectional=True, num_layers=2, dropout=0.5, weight_dropout=0.5)
+    layers = [half for layer in model.encoder_layers for half in (layer.forward_layer, layer.backward_layer)]
+    assert [layer.weight_dropout for layer in layers + model.decoder_layers] == [0.5] * 6
+    plain = tiny_model(bidirectional=True, num_layers=2)
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(run(model), run(plain), atol=1e-6)  # in inference, no dropout of either kind
+    training = np.asarray(model({"source": SOURCE, "decoder_input": DECODER_INPUT}, training=True))
+    assert np.abs(training - run(plain)).max() > 1e-3
+    dropped = np.asarray(model.dropout_layer(np.ones((3, 5, 4), "float32"), training=True))
+    assert (dropped == dropped[:, :1]).all() and (dropped == 0).any()  # one mask per sequence
 
 
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.1])

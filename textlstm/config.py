@@ -21,12 +21,14 @@ MAX_STATE_SIZE = 4096
 
 
 def option(default, help, *, choices=None, minimum=None, maximum=None, positive=False, below=None,
-           absent=dataclasses.MISSING):
+           absent=dataclasses.MISSING, unset=None):
     """A config field with its help text and the range `validate` checks.
 
     Args:
-        default: The default value.
+        default: The default value; None for one that `__post_init__` sets
+            from other fields, as `unset` tells `--help`.
         help: One line for `--help`.
+        unset: What `--help` shows as a default of None (`{config}` is the config class).
         absent: The value of a run whose config.json predates the field (the
             behaviour it was trained with), if that is not the default.
         choices: The allowed values, if only a few are.
@@ -35,7 +37,7 @@ def option(default, help, *, choices=None, minimum=None, maximum=None, positive=
         below: Exclusive upper bound of a number.
     """
     checks = {"choices": choices, "minimum": minimum, "maximum": maximum, "positive": positive, "below": below}
-    return dataclasses.field(default=default, metadata={"help": help, "absent": absent, **checks})
+    return dataclasses.field(default=default, metadata={"help": help, "absent": absent, "unset": unset, **checks})
 
 
 def override(config_class, name, default):
@@ -71,8 +73,11 @@ class TrainConfig:
     num_layers: int = option(1, "number of stacked recurrent layers", minimum=1, maximum=64)
     units: int = option(128, "size of each recurrent layer's state", minimum=1, maximum=MAX_STATE_SIZE)
     embedding_dim: int = option(128, "size of the word vectors", minimum=1, maximum=MAX_STATE_SIZE)
-    dropout: float = option(0.0, "dropout on the embeddings, between layers and before the output layer", minimum=0,
-                            below=1)
+    dropout: float = option(0.0, "locked dropout (one mask per sequence, the same at each of its steps) on the "
+                            "embeddings, between layers and before the output layer (on the language model's "
+                            "embeddings only when input dropout is not given)", minimum=0, below=1)
+    weight_drop: float = option(0.0, "weight dropout (DropConnect) on each recurrent layer's recurrent kernel U: the "
+                                "fraction of its entries dropped, one mask per batch", minimum=0, below=1, absent=0.0)
     tie_weights: bool = option(False, "share one matrix between the embedding and the output layer")
     batch_size: int = option(32, "examples (language model: contiguous token streams) per training step", minimum=1,
                              maximum=2048)
@@ -85,7 +90,8 @@ class TrainConfig:
     patience: int = option(3, "stop after this many epochs without validation improvement; 0 never stops early",
                            minimum=0)
     clipnorm: float = option(0.0, "clip each gradient tensor to this norm on its own; 0 is off", minimum=0)
-    global_clipnorm: float = option(None, "clip all gradients together to this global norm; 0 is off", minimum=0)
+    global_clipnorm: float = option(None, "clip all gradients together to this global norm; 0 is off", minimum=0,
+                                    unset="{config.default_global_clipnorm}, or 0 with --clipnorm")
     strategy: str = option("none", "where to train: none (one device), mirrored (this machine's GPUs, or --devices "
                            "CPU parts), multiworker (machines named in TF_CONFIG)",
                            choices=("none", "mirrored", "multiworker"))
@@ -180,8 +186,8 @@ def add_flags(parser, config_class, exclude=()):
             parser.add_argument(f"--{flag(field.name)}", action=argparse.BooleanOptionalAction, default=default,
                                 help=f"{help_text} (default: {default})")
         else:
-            if field.default is None:  # global_clipnorm: resolved by TrainConfig.__post_init__
-                default, shown = None, f"{config_class.default_global_clipnorm}, or 0 with --clipnorm"
+            if field.default is None:  # set by the config's __post_init__
+                default, shown = None, field.metadata["unset"].format(config=config_class)
             parser.add_argument(f"--{flag(field.name)}", type=field.type, default=default, metavar=metavar,
                                 help=f"{help_text} (default: {shown})")
 

@@ -118,15 +118,16 @@ class RecurrentLayer(keras.layers.RNN):
         sequences, mask, recurrent_mask = sequence_loop.time_major(
             cell, sequences, initial_state, mask, training, self.go_backwards
         )
-        if self.unroll:
-            outputs, last_states = sequence_loop.unrolled(
-                cell, sequences, initial_state, mask, recurrent_mask, self.zero_output_for_mask
-            )
-        else:
-            outputs, last_states = sequence_loop.in_blocks(
-                cell, sequences, initial_state, mask, recurrent_mask, self.time_blocks
-            )
-            outputs = self._shown(outputs, mask)
+        with cell.dropped_weights(training):
+            if self.unroll:
+                outputs, last_states = sequence_loop.unrolled(
+                    cell, sequences, initial_state, mask, recurrent_mask, self.zero_output_for_mask
+                )
+            else:
+                outputs, last_states = sequence_loop.in_blocks(
+                    cell, sequences, initial_state, mask, recurrent_mask, self.time_blocks
+                )
+                outputs = self._shown(outputs, mask)
         last_output = outputs[-1]
         outputs = ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else ops.expand_dims(last_output, 1)
         return last_output, outputs, last_states
@@ -211,7 +212,8 @@ class LSTM(RecurrentLayer):
         **kwargs: The arguments of `LSTMCell` (`activation`,
             `recurrent_activation`, `use_bias`, the initializers, regularizers
             and constraints, `unit_forget_bias`, `dropout`,
-            `recurrent_dropout`, `seed`) and of the base layer.
+            `recurrent_dropout`, `weight_dropout`, `seed`) and of the base
+            layer.
 
     Call arguments:
         sequences: (batch, time, features).
@@ -327,6 +329,29 @@ class SimpleRNN(RecurrentLayer):
     """
 
     cell_class = SimpleRNNCell
+
+
+def locked_dropout(rate, seed=None, **kwargs):
+    """Locked (variational) dropout: one mask per sequence, the same at every time step (Gal & Ghahramani 2016).
+
+    `keras.layers.Dropout` whose mask is drawn over (batch, 1, features) and
+    broadcast over time, for inputs of any width.
+
+    Args:
+        rate: Fraction of the features to drop, in [0, 1).
+        seed: Seed of the masks.
+        **kwargs: Base layer arguments.
+
+    Returns:
+        A `keras.layers.Dropout`.
+
+    Example:
+
+    >>> dropped = locked_dropout(0.5, seed=1)(np.ones((2, 4, 3)), training=True)
+    >>> bool((dropped == dropped[:, :1]).numpy().all())
+    True
+    """
+    return keras.layers.Dropout(rate, noise_shape=(None, 1, None), seed=seed, **kwargs)
 
 
 LAYERS_BY_NAME = {"lstm": LSTM, "peephole": PeepholeLSTM, "coupled": CoupledLSTM, "gru": GRU, "simple": SimpleRNN}

@@ -38,6 +38,41 @@ def clipping_off(optimizer):
         optimizer.clipnorm, optimizer.global_clipnorm, optimizer.clipvalue = settings
 
 
+def restarting_rows(seed, step, batch_size, rate):
+    """Which rows of a global batch restart their states from zeros at a training step, each with probability rate.
+
+    Truncated backpropagation through time carries each stream's states from
+    one window to the next, from zeros only at the start of an epoch, and
+    never sends a gradient back to where they were set. A model trained so
+    (with Adam above all) can come to rely on states that earlier weights
+    wrote and its own weights never write from zeros: its training loss
+    looks fine while evaluation and prompts, which start from zeros, do
+    worse than a uniform guess. Restarting a few streams at every step makes
+    the model learn to predict from zero states too.
+
+    The draw depends on the seed and the step alone, so a resumed run
+    restarts the streams an uninterrupted one does, and each replica takes
+    its rows of the same draw.
+
+    Args:
+        seed: An integer.
+        step: The optimizer's step count.
+        batch_size: Rows of a global batch.
+        rate: The probability of a restart.
+
+    Returns:
+        A bool tensor (batch_size,).
+
+    Example:
+
+    >>> restarting_rows(seed=1, step=7, batch_size=6, rate=0.5).numpy().tolist()
+    [True, False, False, True, False, True]
+    """
+    # Folded, not [seed, step]: Keras's dropout with the same seed draws from [seed, its own count of calls].
+    step_seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), tf.cast(step, tf.int64))
+    return tf.random.stateless_uniform((batch_size,), seed=step_seed) < rate
+
+
 class TrainingLoop:
     """Trains and evaluates a model built under `strategy.scope()` on per-replica shares of each global batch.
 
@@ -54,16 +89,23 @@ class TrainingLoop:
         carry_states: Each replica carries the model's states from one batch
             to the next, from zeros at the start of each epoch and evaluation.
         perplexity: Also log `perplexity` and `val_perplexity`.
+        state_reset: With `carry_states`, the probability that a row's states
+            restart from zeros at a training step (`restarting_rows`).
+        seed: Seed of the restarts.
     """
 
-    def __init__(self, strategy, model, loss, batches, batch_size, carry_states=False, perplexity=False):
+    def __init__(self, strategy, model, loss, batches, batch_size, carry_states=False, perplexity=False,
+                 state_reset=0.0, seed=0):
         self.strategy = strategy
         self.model = model
         self.loss = loss
         self.batches = batches
+        self.batch_size = batch_size
         self.rows = batch_size // strategy.num_replicas_in_sync
         self.carry_states = carry_states
         self.perplexity = perplexity
+        self.state_reset = state_reset
+        self.seed = seed
         with strategy.scope():  # the optimizer's variables are the strategy's too
             model.optimizer.build(model.trainable_variables)
         self._train_step = tf.function(self._train_step_fn)
@@ -89,6 +131,11 @@ class TrainingLoop:
         variables = self.model.trainable_variables
 
         def replica_step(x, y, sample_weight, states):
+            if self.state_reset:
+                restart = restarting_rows(self.seed, self.model.optimizer.iterations, self.batch_size, self.state_reset)
+                first = tf.distribute.get_replica_context().replica_id_in_sync_group * self.rows
+                kept = tf.cast(~restart[first:first + self.rows, None], states[0].dtype)  # (rows, 1): this replica's
+                states = [state * kept for state in states]
             with tf.GradientTape() as tape:
                 loss, loss_sum, weight_sum, states = self._replica_losses(x, y, sample_weight, states, True)
             gradients = [tf.convert_to_tensor(gradient) for gradient in tape.gradient(loss, variables)]

@@ -93,6 +93,15 @@ def recorded_settings(config, task):
     return {key: normalised_path(value) if key in PATH_KEYS else value for key, value in values.items()}
 
 
+def _predated(values, config_class):
+    """The fields a run's config.json values predate, with the value each stands for (`config_from`)."""
+    try:
+        filled = dataclasses.asdict(config_from(values, config_class))
+    except (TypeError, ValueError):  # values that are not a config: the comparison names them
+        return {}
+    return {key: value for key, value in filled.items() if key not in values}
+
+
 def checkpoint_name(epoch):
     """The checkpoint file of an epoch (1-based), relative to the run directory, as metrics.json names it."""
     return os.path.join(CHECKPOINT_DIR, f"epoch-{epoch}.weights.h5")
@@ -252,6 +261,7 @@ class RunDirectory:
         if previous is None:
             return f"run directory {self.path} has no {CONFIG_FILE}; {again}" if metrics["epochs"] else None
         settings = recorded_settings(config, task)
+        previous = {**_predated(previous, type(config)), **previous}
         previous = {key: normalised_path(value) if key in PATH_KEYS and isinstance(value, str) else value
                     for key, value in previous.items()}
         changed = sorted(key for key in set(settings) | set(previous)

@@ -16,18 +16,20 @@ from textlstm.callbacks import RestoreMonitors, StopOnNonFinite, run_callbacks
 from textlstm.corpus.tokenizers import save_tokenizer
 from textlstm.errors import TrainingDiverged, UsageError
 from textlstm.loop import TrainingLoop
+from textlstm.ntasgd import AveragedSGD
 from textlstm.run import RunDirectory, best_epoch, separate_export
 from textlstm.strategy import check_batch_size, is_chief, lost_peer_message, make_strategy
 from textlstm.vocab import Vocabulary
 
-OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam, "ntasgd": AveragedSGD}
 
 
 def make_optimizer(config):
     """The configured Keras optimizer; clipping goes through it.
 
     Args:
-        config: A task config with `optimizer` ("sgd" or "adam"), `lr`,
+        config: A task config with `optimizer` ("sgd", "adam" or "ntasgd",
+            which needs the task's `ntasgd.AverageWhenStalled` callback), `lr`,
             `clipnorm` (each gradient tensor on its own; 0 is off) and
             `global_clipnorm` (all gradients together; 0 is off).
 
@@ -88,6 +90,8 @@ class Task:
         finish: (model with the best epoch's weights, config, data, run) -> dict:
             evaluates and exports; the dict joins metrics.json.
         carry_states: The model takes and returns each replica's states (`TrainingLoop`).
+        state_reset: config -> the probability that a carried stream restarts
+            from zero states at a training step; None: never.
         perplexity: Log perplexity beside the loss.
         saved_model: (config, data, model) -> the model the run saves and
             `finish` gets, with model's weights; None: the training model.
@@ -102,6 +106,7 @@ class Task:
     finish: callable
     loss: callable
     carry_states: bool = False
+    state_reset: callable = None
     perplexity: bool = False
     saved_model: callable = None
     log: callable = print
@@ -195,7 +200,8 @@ def _train_chief(task, config, strategy, verbose, callbacks, started):
 
 def _loop(task, config, strategy, model, data):
     return TrainingLoop(strategy, model, task.loss(config), data.batches, config.batch_size,
-                        carry_states=task.carry_states, perplexity=task.perplexity)
+                        carry_states=task.carry_states, perplexity=task.perplexity,
+                        state_reset=task.state_reset(config) if task.state_reset else 0.0, seed=config.seed)
 
 
 def _saved_model(task, config, data, model):

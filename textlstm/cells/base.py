@@ -1,5 +1,7 @@
 """What every textlstm cell shares: arguments, weights, dropout masks, config."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import activations, constraints, initializers, ops, regularizers
@@ -56,6 +58,12 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     `call` chains the three, so each cell also works one step at a time
     inside `keras.layers.RNN`.
 
+    Weight dropout (DropConnect on `U`, Wan et al. 2013, as AWD-LSTM uses
+    it) multiplies `recurrent_kernel` by one mask per batch: within
+    `dropped_weights(training)`, every read of `recurrent_kernel` (the
+    recurrent product, a `step` that reads `U` itself) sees `U ⊙ mask`, at
+    every time step of the batch.
+
     Subclasses set `gates` (how many `units`-wide blocks the fused kernel
     holds), `state_names` (the keys of `step`'s dict that are the states, `h`
     first), `trace_names` (the keys `trace` reports) and
@@ -85,6 +93,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         bias_constraint=None,
         dropout=0.0,
         recurrent_dropout=0.0,
+        weight_dropout=0.0,
         seed=None,
         **kwargs,
     ):
@@ -103,6 +112,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.bias_constraint = lookup(constraints.get, "bias_constraint", bias_constraint)
         self.dropout = rate("dropout", dropout)
         self.recurrent_dropout = rate("recurrent_dropout", recurrent_dropout)
+        self.weight_dropout = rate("weight_dropout", weight_dropout)
+        self._weight_dropout_mask = None
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.state_size = [units] * len(self.state_names)
@@ -182,13 +193,48 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             recurrent_mask = self.get_recurrent_dropout_mask(h_prev)
         return input_mask, recurrent_mask
 
+    def get_weight_dropout_mask(self):
+        """The weight dropout mask of `recurrent_kernel`, 0 or 1 / (1 - weight_dropout); None without weight dropout.
+
+        Drawn from `seed_generator` on first use and kept until
+        `reset_recurrent_dropout_mask`, as Keras keeps its dropout masks for
+        the time steps of one call.
+        """
+        if self._weight_dropout_mask is None and self.weight_dropout > 0:
+            ones = ops.ones(self.recurrent_kernel.shape, dtype=self.recurrent_kernel.dtype)
+            self._weight_dropout_mask = keras.random.dropout(ones, self.weight_dropout, seed=self.seed_generator)
+        return self._weight_dropout_mask
+
+    def get_recurrent_dropout_mask(self, step_input):
+        self.get_weight_dropout_mask()  # keras.layers.RNN draws the masks here, before its time loop
+        return super().get_recurrent_dropout_mask(step_input)
+
+    def reset_recurrent_dropout_mask(self):
+        super().reset_recurrent_dropout_mask()
+        self._weight_dropout_mask = None
+
+    @contextlib.contextmanager
+    def dropped_weights(self, training):
+        """Within the block `recurrent_kernel` reads as `U ⊙ mask` when training with weight dropout, else as itself.
+
+        The product keeps the gradient: `U` gets `mask ⊙` the gradient of the dropped kernel.
+        """
+        mask = self.get_weight_dropout_mask() if training else None
+        if mask is None:
+            yield
+            return
+        dropped = self.recurrent_kernel * mask
+        with keras.StatelessScope(state_mapping=[(self.recurrent_kernel, dropped)], initialize_variables=False):
+            yield
+
     def call(self, inputs, states, training=False):
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         input_mask, recurrent_mask = self.dropout_masks(inputs, states[0], training)
         if input_mask is not None:
             inputs = inputs * input_mask
-        z_h = recurrent_product(states[0], recurrent_mask, self.recurrent_product_kernel, self.recurrent_bias)
-        values = self.step(self.project(inputs), z_h, states, recurrent_mask)
+        with self.dropped_weights(training):
+            z_h = recurrent_product(states[0], recurrent_mask, self.recurrent_product_kernel, self.recurrent_bias)
+            values = self.step(self.project(inputs), z_h, states, recurrent_mask)
         return values["h"], [values[name] for name in self.state_names]
 
     def get_initial_state(self, batch_size=None):
@@ -210,6 +256,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
+            "weight_dropout": self.weight_dropout,
             "seed": self.seed,
         }
         return {**super().get_config(), **config}

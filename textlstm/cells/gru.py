@@ -37,7 +37,8 @@ class GRUCell(RecurrentCell):
         reset_after: Apply the reset gate after the recurrent matrix product.
         **kwargs: `activation`, `use_bias`, the initializers, regularizers
             and constraints of `kernel`, `recurrent_kernel` and `bias`,
-            `dropout`, `recurrent_dropout` and `seed`, as in `LSTMCell`; and
+            `dropout`, `recurrent_dropout`, `weight_dropout` and `seed`, as
+            in `LSTMCell`; and
             base layer arguments.
 
     Call arguments:

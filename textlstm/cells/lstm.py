@@ -41,6 +41,9 @@ class LSTMCell(RecurrentCell):
             Constraints of `W`, `U` and `b`.
         dropout: Fraction of the input units to drop, in [0, 1).
         recurrent_dropout: Fraction of `h_prev`'s units to drop, in [0, 1).
+        weight_dropout: Fraction of the entries of `U` (`recurrent_kernel`)
+            to drop in training, in [0, 1): one mask per batch, shared by
+            every time step, the rest scaled by 1 / (1 - weight_dropout).
         seed: Seed of the dropout masks.
         **kwargs: Base layer arguments, such as `name` and `dtype`.
 

@@ -22,7 +22,8 @@ class SimpleRNNCell(RecurrentCell):
         units: Positive integer, size of `h`.
         **kwargs: `activation`, `use_bias`, the initializers, regularizers
             and constraints of `kernel`, `recurrent_kernel` and `bias`,
-            `dropout`, `recurrent_dropout` and `seed`, as in `LSTMCell`; and
+            `dropout`, `recurrent_dropout`, `weight_dropout` and `seed`, as
+            in `LSTMCell`; and
             base layer arguments.
 
     Call arguments:

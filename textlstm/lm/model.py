@@ -2,9 +2,10 @@
 
 import keras
 
-from textlstm.layers import LAYERS_BY_NAME
-from textlstm.lm.perplexity import Perplexity
 from textlstm.embedding import ReversibleEmbedding
+from textlstm.layers import LAYERS_BY_NAME, locked_dropout
+from textlstm.lm.perplexity import Perplexity
+from textlstm.lm.regularization import ActivationRegularization, WordDropout
 from textlstm.training import make_optimizer
 
 
@@ -13,10 +14,15 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
 
     Layers are named `embedding`, `recurrent_1` ... `recurrent_N` and `output`
     (absent with `tie_weights`), so weights can be copied by name between the
-    training model and its serving twin.
+    training model and its serving twin. In training, the embeddings lose
+    whole words (`embedding_dropout`, `WordDropout`) and then take locked
+    dropout (`input_dropout`); each recurrent layer drops entries of its `U`
+    (`weight_drop`) and its output takes locked dropout (`dropout`); the
+    last layer's output adds AR and TAR to the loss (`ar`, `tar`).
 
     Args:
-        config: An `LMConfig` (cell, num_layers, units, embedding_dim, dropout,
+        config: An `LMConfig` (cell, num_layers, units, embedding_dim,
+            input_dropout, embedding_dropout, dropout, weight_drop, ar, tar,
             tie_weights, init_scale, seed).
         vocab_size: Number of tokens, `<pad>` (id 0) included.
         batch_size: Fixed batch size; required when `stateful`.
@@ -38,27 +44,38 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     embedding_class = ReversibleEmbedding if config.tie_weights else keras.layers.Embedding
     embedding = embedding_class(vocab_size, config.embedding_dim, mask_zero=carry_states, name="embedding",
                                 **_uniform(config, 0, "embeddings_initializer"))
-    tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
-    hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(embedding(tokens))
-    mask = embedding.compute_mask(tokens) if carry_states else None  # given with initial_state, Keras passes none
-    initial_states, final_states = [], []
     with_states = carry_states or state_inputs
-    for index in range(1, config.num_layers + 1):
-        layer = LAYERS_BY_NAME[config.cell](config.units, return_sequences=True, return_state=with_states,
-                                            stateful=stateful, name=f"recurrent_{index}",
-                                            **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
-        if with_states:
-            states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
-                      for number, size in enumerate(_state_sizes(layer))]
-            hidden, *layer_final_states = layer(hidden, initial_state=states, mask=mask)
-            initial_states += states
+    layers = [
+        LAYERS_BY_NAME[config.cell](
+            config.units, return_sequences=True, return_state=with_states, stateful=stateful, name=f"recurrent_{index}",
+            weight_dropout=config.weight_drop, seed=config.seed + 100 + index,
+            **_uniform(config, index, "kernel_initializer", "recurrent_initializer"))
+        for index in range(1, config.num_layers + 1)
+    ]
+    tokens = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="tokens")
+    hidden = embedding(tokens)
+    if config.embedding_dropout:
+        hidden = WordDropout(vocab_size, config.embedding_dropout, seed=config.seed + 200, name="word_dropout")(
+            hidden, tokens)
+    hidden = locked_dropout(config.input_dropout, seed=config.seed, name="input_dropout")(hidden)
+    mask = embedding.compute_mask(tokens) if carry_states else None  # given with initial_state, Keras passes none
+    count = len(_state_sizes(layers[0]))  # states per layer
+    initial_states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
+                      for index, layer in enumerate(layers, 1) for number, size in enumerate(_state_sizes(layer))
+                      ] if with_states else []
+    final_states = []
+    for index, layer in enumerate(layers):
+        if initial_states:
+            output, *layer_final_states = layer(hidden, initial_state=initial_states[index * count:(index + 1) * count],
+                                                mask=mask)
             final_states += layer_final_states
-            last_h = layer_final_states[0]  # h after the last unmasked step; h comes first for every cell
         else:
-            hidden = layer(hidden)
-        hidden = keras.layers.Dropout(config.dropout, seed=config.seed + index)(hidden)
+            output = layer(hidden)
+        hidden = locked_dropout(config.dropout, seed=config.seed + index + 1, name=f"dropout_{index + 1}")(output)
+    if config.ar or config.tar:
+        hidden = ActivationRegularization(config.ar, config.tar, name="activation_regularization")(hidden, output)
     if carry_states:
-        hidden = last_h  # (batch, units): only the next token after the prompt is needed
+        hidden = final_states[-count]  # (batch, units): h after the last unmasked token; h comes first for every cell
     if config.tie_weights:
         logits = embedding(hidden, reverse=True)
     else:

@@ -12,6 +12,7 @@ from textlstm.lm.export import export_language_model
 from textlstm.lm.inference import generate_text, next_word_scores
 from textlstm.lm.model import build_language_model, compile_language_model, copy_weights
 from textlstm.lm.perplexity import bits_per_character, evaluate_perplexity
+from textlstm.ntasgd import AverageWhenStalled
 from textlstm.run import export_path, load_run
 
 
@@ -114,17 +115,18 @@ def token_loss(config):
 
 
 def task_callbacks(config):
-    """The learning-rate schedule and early stopping; the second list watches validation perplexity."""
-    monitors = []
+    """The learning-rate schedule, NT-ASGD's trigger and early stopping; the second list watches val_perplexity."""
+    monitors, schedule = [], []
     if config.schedule == "plateau":
         # The PyTorch word_language_model recipe: lr / 4 whenever validation perplexity does not improve.
         monitors.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_perplexity", mode="min", factor=config.lr_decay, patience=0, min_delta=0.0, verbose=1))
-        schedule = []
-    else:
+    elif config.schedule == "fixed":
         # Zaremba et al. 2014: constant lr for decay-start epochs, then multiplied by lr-decay every epoch.
         schedule = [keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: config.lr * config.lr_decay ** max(0, epoch + 1 - config.decay_start))]
+    if config.optimizer == "ntasgd":
+        monitors.append(AverageWhenStalled("val_perplexity", config.nonmono))
     if config.patience:
         monitors.append(keras.callbacks.EarlyStopping(monitor="val_perplexity", mode="min",
                                                       patience=config.patience))
@@ -168,7 +170,8 @@ def language_model_task(log=print):
     log = log or (lambda message: None)
     return training.Task(name="lm", prepare=lambda config: prepare(config, log), build_model=build_model,
                          monitor="val_perplexity", callbacks=task_callbacks, finish=finish, loss=token_loss,
-                         carry_states=True, perplexity=True, saved_model=stateful_model, log=log)
+                         carry_states=True, state_reset=lambda config: config.state_reset, perplexity=True,
+                         saved_model=stateful_model, log=log)
 
 
 def train_language_model(config, verbose=1, callbacks=(), log=print):

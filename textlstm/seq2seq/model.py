@@ -6,7 +6,7 @@ from keras import ops
 
 from textlstm.cells.base import positive_int, rate
 from textlstm.embedding import ReversibleEmbedding
-from textlstm.layers import LAYERS_BY_NAME
+from textlstm.layers import LAYERS_BY_NAME, locked_dropout
 from textlstm.seq2seq.copying import PAD_ID, UNK_ID, copy_distribution, extended_size
 from textlstm.seq2seq.coverage import coverage_loss
 
@@ -77,8 +77,11 @@ class Seq2Seq(keras.Model):
         bidirectional: Run each encoder layer in both directions
             (`keras.layers.Bidirectional`).
         attention: `"luong"` or `"bahdanau"`.
-        dropout: Dropout rate on the embeddings, between recurrent layers and
-            on the attentional hidden state.
+        dropout: Locked dropout rate (one mask per sequence, the same at
+            each of its steps) on the embeddings, between recurrent layers
+            and on the attentional hidden state.
+        weight_dropout: Fraction of the entries of each recurrent layer's
+            recurrent kernel `U` dropped in training, one mask per batch.
         tie_weights: Use the transposed embedding matrix as the output
             projection; the attentional hidden state is then
             `embedding_dim` wide instead of `units`.
@@ -120,6 +123,7 @@ class Seq2Seq(keras.Model):
         bidirectional=False,
         attention="luong",
         dropout=0.0,
+        weight_dropout=0.0,
         tie_weights=False,
         copy=False,
         coverage=False,
@@ -139,6 +143,7 @@ class Seq2Seq(keras.Model):
         self.bidirectional = bool(bidirectional)
         self.attention = attention
         self.dropout = rate("dropout", dropout)
+        self.weight_dropout = rate("weight_dropout", weight_dropout)
         self.tie_weights = bool(tie_weights)
         self.copy = bool(copy)
         self.coverage = bool(coverage)
@@ -151,7 +156,8 @@ class Seq2Seq(keras.Model):
         self.embedding = embedding_class(vocab_size, embedding_dim, mask_zero=True, name="embedding")
         self.encoder_layers = []
         for index in range(num_layers):
-            layer = layer_class(units, return_sequences=True, return_state=True, name=f"encoder_{index}")
+            layer = layer_class(units, return_sequences=True, return_state=True, weight_dropout=weight_dropout,
+                                name=f"encoder_{index}")
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
             self.encoder_layers.append(layer)
@@ -164,7 +170,8 @@ class Seq2Seq(keras.Model):
                 for state in range(self.states_per_layer)
             ]
         self.decoder_layers = [
-            layer_class(units, return_sequences=True, return_state=True, name=f"decoder_{index}")
+            layer_class(units, return_sequences=True, return_state=True, weight_dropout=weight_dropout,
+                        name=f"decoder_{index}")
             for index in range(num_layers)
         ]
         self.key_projection = keras.layers.Dense(units, use_bias=False, name="attention_keys")
@@ -176,7 +183,7 @@ class Seq2Seq(keras.Model):
             self.attention_layer = keras.layers.Attention(name="attention")
         attentional_size = embedding_dim if tie_weights else units
         self.attentional = keras.layers.Dense(attentional_size, activation="tanh", name="attentional")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = locked_dropout(dropout)
         self.output_projection = None if tie_weights else keras.layers.Dense(vocab_size, name="output_projection")
         self.copy_gate = keras.layers.Dense(1, activation="sigmoid", name="copy_gate") if copy else None
         self.coverage_feature = None
@@ -362,6 +369,7 @@ class Seq2Seq(keras.Model):
             "bidirectional": self.bidirectional,
             "attention": self.attention,
             "dropout": self.dropout,
+            "weight_dropout": self.weight_dropout,
             "tie_weights": self.tie_weights,
             "copy": self.copy,
             "coverage": self.coverage,

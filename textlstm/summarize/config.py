@@ -58,4 +58,5 @@ class SummarizeConfig(Decoding, TrainConfig):
         """The arguments of `Seq2Seq` for a vocabulary of vocab_size tokens."""
         names = ("embedding_dim", "units", "num_layers", "cell", "bidirectional", "attention", "dropout",
                  "tie_weights", "copy", "coverage", "coverage_weight")
-        return {"vocab_size": vocab_size, **{name: getattr(self, name) for name in names}}
+        return {"vocab_size": vocab_size, "weight_dropout": self.weight_drop,
+                **{name: getattr(self, name) for name in names}}
