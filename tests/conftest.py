@@ -40,6 +40,22 @@ def corpus(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def finished_lm_run(tmp_path_factory):
+    """A tiny finished language-model run, trained once per session: (data directory, run directory).
+
+    Tests read it and never change it (a test that writes into a run copies it first).
+    """
+    import train
+    from lm_corpus import tiny_flags, write_corpus
+
+    data = write_corpus(tmp_path_factory.mktemp("corpus"))
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert train.main(tiny_flags(data, out)) == 0
+    return data, out
+
+
+@pytest.fixture(scope="session")
 def finished_summarize_run(tmp_path_factory):
     """A tiny finished run, trained once per session: (data directory, run directory, what train.py printed)."""
     import train

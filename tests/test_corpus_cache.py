@@ -112,6 +112,7 @@ def test_a_single_file_of_a_few_lines_is_cut_into_three_splits(tmp_path, lines):
     assert sum(len(encoded.ids[split]) for split in ("train", "valid", "test")) == 5 * lines
 
 
+@pytest.mark.slow  # about 6 s: a run trained
 def test_a_corpus_of_a_few_lines_trains_end_to_end(tmp_path):
     import train
     from lm_corpus import tiny_flags

@@ -98,6 +98,7 @@ def test_the_summarizer_on_two_devices_makes_the_updates_of_one_device(tmp_path)
     assert_same_training(one, two)
 
 
+@pytest.mark.slow  # about 5 s: a mirrored strategy started
 def test_a_batch_that_does_not_split_over_the_replicas_is_refused(lm_corpus, tmp_path):
     completed = subprocess.run(
         [sys.executable, "train.py", "lm", "--data", str(lm_corpus), "--out", str(tmp_path / "run"), *LM_FLAGS,

@@ -20,6 +20,16 @@ TWINS = {  # name: (textlstm layer, Keras layer, extra arguments)
 STATE_COUNT = {"lstm": 2, "gru": 1, "gru_reset_before": 1, "simple_rnn": 1}
 
 
+def covering(names, flag_rows, default_rows):
+    """Parameters (name, *flags) for every name and flag row; only default_rows run by default, the rest are slow.
+
+    default_rows between them give every flag both values for every name, so
+    the default run checks each setting and the slow run every combination.
+    """
+    return [pytest.param(name, *row, marks=() if row in default_rows else pytest.mark.slow)
+            for name in names for row in flag_rows]
+
+
 def inputs(seed=0):
     return np.random.RandomState(seed).randn(BATCH, TIME, FEATURES).astype("float32")
 
@@ -70,10 +80,10 @@ def run_with_gradients(layer, x, **call_arguments):
     return outputs, gradients
 
 
-@pytest.mark.parametrize("name", TWINS)
 @pytest.mark.parametrize(
-    "return_sequences, return_state, go_backwards, masked, with_initial_state",
-    list(itertools.product([False, True], repeat=5)),
+    "name, return_sequences, return_state, go_backwards, masked, with_initial_state",
+    covering(TWINS, list(itertools.product([False, True], repeat=5)),
+             [(False,) * 5, (True,) * 5, (True, False, True, False, True), (False, True, False, True, False)]),
 )
 def test_outputs_states_and_gradients_match_keras(name, return_sequences, return_state, go_backwards, masked, with_initial_state, blocks_run):
     arguments = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
@@ -542,11 +552,11 @@ def test_step_sums_z_x_and_z_h_says_whether_the_step_reads_only_their_sum(name):
     assert cell.step_sums_z_x_and_z_h == reads_only_the_sum
 
 
-@pytest.mark.parametrize("name", LOOPS)
-@pytest.mark.parametrize("go_backwards", [False, True])
-@pytest.mark.parametrize("zero_output_for_mask", [False, True])
-@pytest.mark.parametrize("in_graph", [False, True])
-@pytest.mark.parametrize("blocks", [[2, 2, 1], [TIME]])
+@pytest.mark.parametrize(
+    "name, go_backwards, zero_output_for_mask, in_graph, blocks",
+    covering(LOOPS, list(itertools.product([False, True], [False, True], [False, True], ((2, 2, 1), (TIME,)))),
+             [(False, False, False, (2, 2, 1)), (True, True, True, (TIME,))]),
+)
 def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards, zero_output_for_mask, in_graph, blocks, blocks_run):
     # unroll=True runs the same cell under plain autodiff: the reference of time_loop.with_gradient. In a graph the
     # batch is left open, as Keras's fit leaves it.
@@ -557,6 +567,7 @@ def test_loop_gradient_matches_autodiff_of_the_unrolled_cell(name, go_backwards,
     )
     fast, reference = layer_class(UNITS, **arguments), layer_class(UNITS, unroll=True, **arguments)
     in_blocks_of(blocks[0], fast)
+    blocks = list(blocks)
     fast.build((None, TIME, FEATURES))
     reference.build((None, TIME, FEATURES))
     randomize(fast)

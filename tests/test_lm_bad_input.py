@@ -9,12 +9,9 @@ from lm_corpus import tiny_flags, write_corpus
 from textlstm.__main__ import main as use_main
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    data = write_corpus(tmp_path_factory.mktemp("corpus"), train_lines=120, eval_lines=20)
-    out = tmp_path_factory.mktemp("runs") / "done"
-    assert train.main(tiny_flags(data, out, "--epochs", "1")) == 0
-    return data, out
+@pytest.fixture
+def finished_run(finished_lm_run):
+    return finished_lm_run
 
 
 def test_missing_data_path(tmp_path, capsys):
@@ -82,6 +79,7 @@ def test_empty_prompt(finished_run, capsys):
     assert_one_line_error(capsys, "prompt '   ' is empty")
 
 
+@pytest.mark.slow  # about 3 s: a run trained
 def test_overwrite_replaces_a_finished_run(finished_run, tmp_path, capsys):
     data, out = finished_run
     copy = tmp_path / "copy"

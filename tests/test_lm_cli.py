@@ -16,12 +16,9 @@ from textlstm.run import load_run
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    data = write_corpus(tmp_path_factory.mktemp("corpus"))
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    assert train.main(tiny_flags(data, out)) == 0
-    return data, out
+@pytest.fixture
+def finished_run(finished_lm_run):
+    return finished_lm_run
 
 
 def test_train_writes_the_run_directory(finished_run, capsys):
@@ -124,6 +121,7 @@ def test_saved_model_cli_lists_and_runs_both_signatures(finished_run):
     assert "text" in ran.stdout
 
 
+@pytest.mark.slow  # about 4 s: a run trained
 def test_character_level_model_trains_and_predicts_characters(tmp_path, capsys):
     data = write_corpus(tmp_path, train_lines=60, eval_lines=10)
     out = tmp_path / "chars"

@@ -26,11 +26,8 @@ OTHER_LINES = ["the cat sees a zebra near the tree .", "", "  my friend likes qu
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    data = write_corpus(tmp_path_factory.mktemp("corpus"))
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    assert train.main(tiny_flags(data, out)) == 0
-    return load_run(str(out))
+def finished_run(finished_lm_run):
+    return load_run(str(finished_lm_run[1]))
 
 
 @pytest.fixture

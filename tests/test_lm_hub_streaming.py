@@ -109,6 +109,7 @@ def test_hub_streaming_on_other_data_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # about 5 s: a run trained
 def test_train_runs_on_a_streamed_hub_dataset(tmp_path):
     (tmp_path / "hub_folder").mkdir()
     data = write_corpus(tmp_path / "hub_folder", train_lines=120, eval_lines=20)

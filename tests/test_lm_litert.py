@@ -62,6 +62,7 @@ def test_the_litert_step_is_builtin_only_and_answers_as_the_saved_model_step(cel
         litert_state, saved_state = from_litert["state"], from_saved["state"]
 
 
+@pytest.mark.slow  # about 4 s: two conversions
 def test_a_tied_matrix_is_stored_once_in_int8():
     # A vocabulary of 2,000 words and 32 units: the tied matrix is most of the weights.
     vocab = Vocabulary(VOCAB.tokens + [f"w{index}" for index in range(2000 - len(VOCAB))])

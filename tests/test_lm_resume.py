@@ -68,6 +68,7 @@ class InterruptAtPlateau(keras.callbacks.Callback):
         self.best = logs["val_perplexity"]
 
 
+@pytest.mark.slow  # about 7 s: runs trained, interrupted and resumed
 def test_resume_restores_the_plateau_learning_rate_from_the_optimizer_state(tmp_path):
     data = tmp_path / "corpus"
     data.mkdir()

@@ -144,6 +144,7 @@ def test_overwrite_continues_an_unfinished_run_with_the_same_settings(interrupte
     assert metrics["finished"] and metrics["epochs"][0] == first["epochs"][0]  # continued, not retrained
 
 
+@pytest.mark.slow  # about 3 s: a run trained
 def test_an_unfinished_run_that_predates_a_setting_continues_with_it_as_it_trained(interrupted_run, capsys):
     data, out, first = interrupted_run
     config = json.loads((out / "config.json").read_text())

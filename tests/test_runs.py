@@ -94,6 +94,7 @@ def test_a_read_only_out_is_refused(corpus, tmp_path, capsys):
     assert_one_line_error(capsys, "is not writable")
 
 
+@pytest.mark.slow  # about 7 s: two runs trained
 def test_clipnorm_alone_turns_the_global_default_off(corpus, tmp_path, capsys):
     assert LMConfig().global_clipnorm == 0.25 and LMConfig(clipnorm=1.0).global_clipnorm == 0.0
     out = tmp_path / "run"

@@ -44,6 +44,7 @@ def test_keras_file_round_trip(tmp_path, layer_class, bidirectional):
     assert as_json(loaded.layers[2]) == as_json(model.layers[2])
 
 
+@pytest.mark.slow  # about 4 s: a fresh process
 def test_load_model_in_a_fresh_process_needs_only_textlstm(tmp_path):
     model = text_model(textlstm.PeepholeLSTM, bidirectional=True)
     model.save(tmp_path / "model.keras")

@@ -163,6 +163,7 @@ def test_padding_appended_to_source_changes_nothing(search):
     np.testing.assert_array_equal(single_tokens, np.asarray(tokens)[2:])
 
 
+@pytest.mark.slow  # about 3 s: a search traced
 def test_beam_search_traces_with_a_dynamic_batch():
     model = random_model(cell="gru")
     search = tf.function(

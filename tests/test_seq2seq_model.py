@@ -109,6 +109,7 @@ def test_tied_embeddings_share_the_matrix():
     assert sum("embeddings" in name for name in names) == 1
 
 
+@pytest.mark.slow  # about 4 s: a model trained
 def test_training_lowers_the_loss():
     model = tiny_model(units=8)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss=masked_loss())

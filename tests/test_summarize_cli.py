@@ -78,6 +78,7 @@ def test_summarize_joins_a_field_that_holds_sentences(finished_run, tmp_path, ca
     assert len(lines) == 2 and lines[0] == lines[1] and "[" not in lines[0]
 
 
+@pytest.mark.slow  # about 3 s: a set summarized and scored
 def test_evaluate_scores_rouge_on_another_test_set(finished_run, tmp_path, capsys):
     _, out, _ = finished_run
     other = write_sample(tmp_path, train=3, valid=3, test=6, seed=5)
