@@ -112,6 +112,7 @@ def _write_entry(key, fill):
         raise UsageError(f"cannot write the encoded-corpus cache in {root} ({error.strerror}); "
                          "set TEXTLSTM_CACHE to a writable directory") from None
     try:
+        _use_system_allocator()
         with _scratch(temporary) as scratch:
             fill(temporary, scratch)
         names = sorted(name for name in os.listdir(temporary) if name != PARTIAL_MARKER)
@@ -128,6 +129,18 @@ def _write_entry(key, fill):
         return path
     finally:
         shutil.rmtree(temporary, ignore_errors=True)  # only our own partial directory, if it is still there
+
+
+def _use_system_allocator():
+    """Arrow allocates through the C library's allocator from here on (worker processes forked later too).
+
+    Arrow's default, mimalloc, keeps the memory of freed batches: encoding a
+    15 MB corpus in one process held 60 MB more than with this one, more the
+    larger the corpus, at the same speed.
+    """
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
 @contextlib.contextmanager
