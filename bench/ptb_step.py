@@ -15,19 +15,21 @@ training ids as 20 contiguous streams, windows of 20 steps with the hidden
 state carried from one window to the next and detached. It reads the same
 encoded ids and runs as many rounds of `--steps` steps.
 
-Each contender runs in a fresh process, in turn, `--turns` times (each
-going first in turn), so that the machine's other jobs weigh on all alike. The first epoch (round) of
-each run traces and warms up and is not counted; a run's figure is the
-median over its other rounds of the round's milliseconds per step. The
-load column is the range of the 1-minute load average before, between and
-after the runs of one turn. torch runs with its default threads (one per core),
-as the example does, unless `--torch-threads` says otherwise. `--code`
-names the textlstm tree to time; given several times (a checkout of an
-older commit and this one), each tree is a contender of its own.
+Each contender runs in a fresh process, `--turns` times, each going first
+in turn, so that the machine's other jobs weigh on all alike. The first
+epoch (round) of each run traces and warms up and is not counted; a run's
+figure is the median over its other rounds of the round's milliseconds
+per step. The load column is the range of the 1-minute load average
+before, between and after the runs of one turn. torch runs with its
+default threads (one per core), as the example does, unless
+`--torch-threads` says otherwise. `--code` names the textlstm tree to
+time; given several times (a checkout of an older commit and this one),
+each tree is a contender of its own, and `--no-torch` compares them with
+the first alone.
 
 Usage:
     python bench/ptb_step.py [--data ../shared/data/ptb] [--steps 200] [--rounds 3] [--turns 3]
-        [--torch-threads N] [--code PATH ...]
+        [--torch-threads N] [--code PATH ...] [--no-torch]
 """
 
 import argparse
@@ -55,7 +57,7 @@ def run_textlstm(args):
     with tempfile.TemporaryDirectory() as out:
         config = small_config(args.data, os.path.join(out, "run"), epochs=args.rounds)
         config.steps_per_epoch = args.steps
-        task = dataclasses.replace(language_model_task(log=None), finish=lambda *args: {})
+        task = dataclasses.replace(language_model_task(log=None), finish=lambda *_: {})
         metrics = train(task, config, verbose=1)
     return [epoch["train_seconds"] * 1000 / args.steps for epoch in metrics["epochs"]]
 
@@ -70,7 +72,6 @@ def run_torch(args):
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    steps = args.steps
     corpus = encoded_corpus(args.data, "word", max_vocab=0, min_count=1)
     vocab_size, batch_size, bptt, units = len(corpus.vocab), 20, 20, 200
     ids = torch.from_numpy(np.array(corpus.ids["train"], dtype=np.int64))
@@ -83,7 +84,7 @@ def run_torch(args):
             self.embedding = torch.nn.Embedding(vocab_size, units)
             self.lstm = torch.nn.LSTM(units, units, 2)
             self.decoder = torch.nn.Linear(units, vocab_size)
-            for weight in self.parameters():
+            for weight in self.parameters():  # as textlstm's --init-scale 0.1
                 torch.nn.init.uniform_(weight, -0.1, 0.1)
 
         def forward(self, tokens, state):
@@ -97,7 +98,7 @@ def run_torch(args):
     milliseconds, window = [], 0
     for _ in range(args.rounds):
         start = time.perf_counter()
-        for _ in range(steps):
+        for _ in range(args.steps):
             if (window + 1) * bptt + 1 > len(streams):
                 window, state = 0, tuple(torch.zeros_like(part) for part in state)
             inputs = streams[window * bptt:(window + 1) * bptt]
@@ -110,7 +111,7 @@ def run_torch(args):
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
             optimizer.step()
-        milliseconds.append((time.perf_counter() - start) * 1000 / steps)
+        milliseconds.append((time.perf_counter() - start) * 1000 / args.steps)
     return milliseconds
 
 
