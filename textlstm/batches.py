@@ -80,8 +80,12 @@ def batches_dataset(positions, make_batch, signature):
         for pass_index, batch in positions:
             yield make_batch(pass_index, batch)
 
+    # Without tf.data's autotuning: its thread wakes 10 ms, 20 ms, 40 ms ... up to 60 s after the first batch,
+    # and the iterator's end waited for its next wake-up, up to a minute per pass (docs/performance.md).
+    options = tf.data.Options()
+    options.autotune.enabled = False
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    return dataset.apply(tf.data.experimental.assert_cardinality(len(positions))).prefetch(2)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(positions))).prefetch(2).with_options(options)
 
 
 def padded_rows(order, batch, batch_size, first_row=0, num_rows=None):
