@@ -49,6 +49,29 @@ def test_an_unfinished_run_with_other_settings_is_refused(corpus, tmp_path, caps
     assert (out / "config.json").read_text() == before
 
 
+@pytest.mark.slow
+def test_an_unfinished_run_continues_with_more_epochs(corpus, tmp_path):
+    out = tmp_path / "run"
+    config = LMConfig(data=str(corpus), out=str(out), num_layers=1, units=8, embedding_dim=8, bptt=5, batch_size=4,
+                      epochs=2, dropout=0.0, seed=3)  # as tiny_flags
+    with pytest.raises(Interrupt):
+        train_language_model(config, verbose=0, callbacks=[InterruptAtSecondEpoch()])
+    first = json.loads((out / "metrics.json").read_text())["epochs"]
+    assert len(first) == 1
+
+    assert train.main(tiny_flags(corpus, out, "--epochs", "3")) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2, 3] and metrics["finished"]
+    assert metrics["epochs"][0] == first[0]  # kept, not retrained
+    assert json.loads((out / "config.json").read_text())["epochs"] == 3
+
+
+class InterruptAtSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            raise Interrupt()
+
+
 class InterruptNow(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         raise Interrupt()

@@ -58,6 +58,8 @@ RUN_FILES = (CONFIG_FILE, VOCAB_FILE, SUBWORD_MODEL_FILE, METRICS_FILE, CHECKPOI
 PATH_KEYS = ("data", "out", "export")
 # The config fields that say where the run's files go, or how to start it, not what it trains.
 NOT_SETTINGS = ("out", "export", "overwrite")
+# The settings an unfinished run may continue with changed: where training stops. config.json records the new value.
+CONTINUABLE = ("epochs",)
 
 
 def export_path(config):
@@ -265,7 +267,7 @@ class RunDirectory:
         previous = {key: normalised_path(value) if key in PATH_KEYS and isinstance(value, str) else value
                     for key, value in previous.items()}
         changed = sorted(key for key in set(settings) | set(previous)
-                         if key not in NOT_SETTINGS and previous.get(key) != settings.get(key))
+                         if key not in NOT_SETTINGS + CONTINUABLE and previous.get(key) != settings.get(key))
         if changed:
             details = ", ".join(f"{key}: {previous.get(key)!r} -> {settings.get(key)!r}" for key in changed)
             return (f"run directory {self.path} holds an unfinished run with other settings ({details}); "
