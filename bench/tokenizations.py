@@ -18,7 +18,11 @@ Usage:
         --levels word,subword:10000 --minutes 20
 
 A level is `word`, `char`, or `subword:PIECES[:unigram|bpe]`. Runs resume
-with the same command (each level has its own run directory under --out).
+with the same command (each level has its own run directory under --out);
+a finished run is not trained again, its row is printed from its metrics.
+`--epochs N` trains every level for N epochs instead of a time budget (the
+same number of steps, for a machine whose load changes between runs); it
+also continues runs stopped by a budget.
 """
 
 import argparse
@@ -32,6 +36,7 @@ import keras  # noqa: E402
 from textlstm.errors import UsageError  # noqa: E402
 from textlstm.lm.config import LMConfig  # noqa: E402
 from textlstm.lm.train import train_language_model  # noqa: E402
+from textlstm.run import RunDirectory  # noqa: E402
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -52,7 +57,7 @@ def config_of(level, args):
     name, _, rest = level.partition(":")
     pieces, _, model = rest.partition(":")
     settings = dict(data=args.data, out=os.path.join(args.out, level.replace(":", "-")), level=name,
-                    steps_per_epoch=args.steps, epochs=1000, patience=0, seed=args.seed)
+                    steps_per_epoch=args.steps, epochs=args.epochs or 1000, patience=0, seed=args.seed)
     if name == "subword":
         settings.update(max_vocab=int(pieces), subword_model=model or "unigram")
     if args.small:  # Zaremba et al. 2014, small (bench/ptb.py); 20 steps of 20 rows, SGD
@@ -69,6 +74,7 @@ def main():
     parser.add_argument("--levels", default="word,char,subword:4000,subword:8000", help="comma-separated levels")
     parser.add_argument("--minutes", type=float, default=10.0, help="training time of each run")
     parser.add_argument("--steps", type=int, default=200, help="batches per epoch (how often the budget is checked)")
+    parser.add_argument("--epochs", type=int, default=0, help="epochs of each run instead of --minutes (0: minutes)")
     parser.add_argument("--small", action="store_true", help="the Zaremba small configuration instead of the defaults")
     parser.add_argument("--seed", type=int, default=1, help="the seed of every run")
     args = parser.parse_args()
@@ -76,8 +82,11 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for level in args.levels.split(","):
         config = config_of(level, args)
+        budget = [] if args.epochs else [TimeBudget(args.minutes * 60)]
         try:
-            metrics = train_language_model(config, verbose=0, callbacks=[TimeBudget(args.minutes * 60)], log=None)
+            metrics = RunDirectory(config.out).metrics()
+            if not metrics.get("finished"):
+                metrics = train_language_model(config, verbose=0, callbacks=budget, log=None)
         except UsageError as error:
             print(f"| {level} | error: {error} |", flush=True)
             continue
