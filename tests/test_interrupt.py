@@ -40,9 +40,11 @@ def test_ctrl_c_in_any_verb_is_one_line_and_status_130(argv, capsys):
 
 def interrupt_when(flags, condition, what):
     """Runs `train.py flags`, sends SIGINT (Ctrl-C) once condition() holds; returns (exit status, stderr)."""
+    # Ctrl-C's default action in the child even when the tests run in a background job, which ignores SIGINT.
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "train.py"), *flags], cwd=REPO,
                                env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(process, condition, 240, what)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
