@@ -50,6 +50,10 @@ def surface_table(tokenizer, vocab):
 def join_surfaces(surfaces, continuing=False):
     r"""The text of tokens' surfaces (strings, tokens on the last axis): end to end, each line's first space dropped.
 
+    Byte pieces join into the characters they spell; bytes that spell none
+    (a byte piece sampled without the rest of its character) become U+FFFD,
+    so the text is always valid UTF-8.
+
     Args:
         surfaces: A string tensor of surfaces (`surface_table`).
         continuing: The text continues another (a prompt): its own first
@@ -61,8 +65,12 @@ def join_surfaces(surfaces, continuing=False):
     [b'the cat\na']
     >>> join_surfaces(tf.constant([[" the", " cat"], ["s", " sat"]]), continuing=True).numpy().tolist()
     [b' the cat', b's sat']
+    >>> join_surfaces(tf.constant([[b" \xe6", b"\x98\xa5", b"\x98"]])).numpy()[0].decode()
+    '春\ufffd'
     """
-    text = tf.strings.regex_replace(tf.strings.reduce_join(surfaces, axis=-1), "\n ", "\n")
+    text = tf.strings.reduce_join(surfaces, axis=-1)
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+    text = tf.strings.regex_replace(text, "\n ", "\n")
     return text if continuing else tf.strings.regex_replace(text, "^ ", "")
 
 
