@@ -3,7 +3,7 @@
 Every contender trains the tied 2 x 200 LSTM of bench/ptb.py (batch 20, 20
 steps, SGD at 20, global norm 0.25) through textlstm's loop on the same
 windows, from its own weights: without regularization, with the train.py
-defaults (locked dropout 0.1, stream restarts 0.01), with each regularizer
+defaults (its own or, with --base, each revision's), with each regularizer
 alone and with all of them (AWD-LSTM's rates: dropout 0.4, embedding
 dropout 0.1, weight drop 0.5, AR 2, TAR 1, NT-ASGD). With --base REVISION,
 that revision of textlstm (imported beside the working tree's, as in
@@ -40,24 +40,30 @@ import tensorflow as tf  # noqa: E402
 from bench.ptb import small_config  # noqa: E402
 from versions import load  # noqa: E402
 
-PLAIN = {"dropout": 0.0, "state_reset": 0.0}
-DEFAULTS = {"dropout": 0.1, "state_reset": 0.01}
-ALL = {"dropout": 0.4, "embedding_dropout": 0.1, "weight_drop": 0.5, "ar": 2.0, "tar": 1.0, "optimizer": "ntasgd"}
+PLAIN = {"dropout": 0.0, "embedding_dropout": 0.0, "weight_drop": 0.0, "ar": 0.0, "tar": 0.0, "state_reset": 0.0}
+ALL = {"dropout": 0.4, "embedding_dropout": 0.1, "weight_drop": 0.5, "ar": 2.0, "tar": 1.0, "optimizer": "ntasgd",
+       "state_reset": 0.01}
 CONTENDERS = {
     "none": PLAIN,
-    "defaults": DEFAULTS,
+    "defaults": None,  # the package's own (`defaults`)
     "locked dropout 0.4": {**PLAIN, "dropout": 0.4},
     "embedding dropout 0.1": {**PLAIN, "embedding_dropout": 0.1},
     "weight drop 0.5": {**PLAIN, "weight_drop": 0.5},
     "ar 2, tar 1": {**PLAIN, "ar": 2.0, "tar": 1.0},
     "ntasgd": {**PLAIN, "optimizer": "ntasgd"},
-    "all": {**DEFAULTS, **ALL},
+    "all": ALL,
 }
 
 
 def modules(name):
     """The parts of the textlstm package `name` (the working tree's is "textlstm") that a contender uses."""
     return {part: importlib.import_module(f"{name}.{part}") for part in ("lm.config", "lm.model", "lm.train", "loop")}
+
+
+def defaults(package):
+    """`package`'s train.py defaults of the regularizers that PLAIN turns off."""
+    config = package["lm.config"].LMConfig()
+    return {name: getattr(config, name) for name in PLAIN if hasattr(config, name)}
 
 
 def training_round(package, settings, vocab_size, batches):
@@ -97,13 +103,15 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         sys.path.insert(0, folder)
-        rounds = {name: training_round(working_tree, {**base, **settings}, vocab_size, batches)
+        rounds = {name: training_round(working_tree, {**base, **(settings or defaults(working_tree))}, vocab_size,
+                                       batches)
                   for name, settings in CONTENDERS.items()}
         if args.base:
             load(args.base, "textlstm_base", pathlib.Path(folder))
             package = modules("textlstm_base")
             rounds[f"{args.base}: none"] = training_round(package, {**base, **PLAIN}, vocab_size, batches)
-            rounds[f"{args.base}: defaults"] = training_round(package, {**base, **DEFAULTS}, vocab_size, batches)
+            rounds[f"{args.base}: defaults"] = training_round(package, {**base, **defaults(package)}, vocab_size,
+                                                              batches)
         wall, cpu = {name: [] for name in rounds}, {name: [] for name in rounds}
         for round_number in range(args.rounds + 1):
             for name, run in rounds.items():
