@@ -36,14 +36,15 @@ from textlstm.lm.config import LMConfig  # noqa: E402
 from textlstm.lm.train import train_language_model  # noqa: E402
 
 PUBLISHED = {"Zaremba et al. 2014": (120.7, 114.5), "TensorFlow ptb_word_lm": (121.39, 115.91)}
+# The language model's regularizers, all off whatever train.py's defaults are: the published models have none.
+UNREGULARIZED = {"dropout": 0.0, "embedding_dropout": 0.0, "weight_drop": 0.0, "ar": 0.0, "tar": 0.0}
 
 
 def small_config(data, out, epochs):
     """Returns the LMConfig of the Zaremba small model."""
     return LMConfig(
         data=data, out=out, level="word", max_vocab=0, min_count=1, cell="lstm", num_layers=2, units=200,
-        embedding_dim=200, dropout=0.0, embedding_dropout=0.0, weight_drop=0.0, ar=0.0, tar=0.0,
-        tie_weights=False, init_scale=0.1, bptt=20, batch_size=20,
+        embedding_dim=200, tie_weights=False, init_scale=0.1, bptt=20, batch_size=20, **UNREGULARIZED,
         optimizer="sgd", lr=20.0, schedule="fixed", lr_decay=0.5, decay_start=4, epochs=epochs, patience=0,
         clipnorm=0.0, global_clipnorm=0.25, state_reset=0.0, seed=1,
     )

@@ -37,10 +37,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.ptb import small_config  # noqa: E402
+from bench.ptb import UNREGULARIZED, small_config  # noqa: E402
 from versions import load  # noqa: E402
 
-PLAIN = {"dropout": 0.0, "embedding_dropout": 0.0, "weight_drop": 0.0, "ar": 0.0, "tar": 0.0, "state_reset": 0.0}
+PLAIN = {**UNREGULARIZED, "state_reset": 0.0}
 ALL = {"dropout": 0.4, "embedding_dropout": 0.1, "weight_drop": 0.5, "ar": 2.0, "tar": 1.0, "optimizer": "ntasgd",
        "state_reset": 0.01}
 CONTENDERS = {

@@ -37,6 +37,7 @@ from textlstm.errors import UsageError  # noqa: E402
 from textlstm.lm.config import LMConfig  # noqa: E402
 from textlstm.lm.train import train_language_model  # noqa: E402
 from textlstm.run import RunDirectory  # noqa: E402
+from ptb import UNREGULARIZED  # noqa: E402 (bench/ptb.py)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -61,9 +62,9 @@ def config_of(level, args):
     if name == "subword":
         settings.update(max_vocab=int(pieces), subword_model=model or "unigram")
     if args.small:  # Zaremba et al. 2014, small (bench/ptb.py); 20 steps of 20 rows, SGD
-        settings.update(num_layers=2, units=200, embedding_dim=200, dropout=0.0, embedding_dropout=0.0,
-                        weight_drop=0.0, ar=0.0, tar=0.0, tie_weights=False, init_scale=0.1, bptt=20, batch_size=20,
-                        optimizer="sgd", lr=20.0, schedule="plateau", lr_decay=0.25, global_clipnorm=0.25)
+        settings.update(num_layers=2, units=200, embedding_dim=200, tie_weights=False, init_scale=0.1, bptt=20,
+                        batch_size=20, optimizer="sgd", lr=20.0, schedule="plateau", lr_decay=0.25,
+                        global_clipnorm=0.25, **UNREGULARIZED)
     return LMConfig(**settings)
 
 
