@@ -18,7 +18,7 @@ import train
 from conftest import assert_one_line_error
 from fresh_process import run_python
 from killed_runs import recorded_epochs, wait_for
-from lm_corpus import write_corpus
+from lm_corpus import regularized_flags, write_corpus
 from summarize_data import write_sample
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,7 +89,8 @@ def test_two_devices_make_the_updates_of_one_device_and_clip_after_the_sum(lm_co
 def test_the_summarizer_on_two_devices_makes_the_updates_of_one_device(tmp_path):
     data = write_sample(tmp_path / "data", train=24, valid=8, test=4)
     flags = ["--data", str(data), "--units", "8", "--embedding-dim", "8", "--batch-size", "8", "--epochs", "2",
-             "--beam-size", "1", "--max-len", "4", "--seed", "3", "--optimizer", "sgd", "--lr", str(LR),
+             "--dropout", "0.3", "--weight-drop", "0.2", "--beam-size", "1", "--max-len", "4", "--seed", "3",
+             "--optimizer", "sgd", "--lr", str(LR),
              "--global-clipnorm", str(CLIP)]
     one = run_helper(tmp_path, "one", "summarize", *flags, "--out", str(tmp_path / "one"))
     two = run_helper(tmp_path, "two", "summarize", *flags, "--out", str(tmp_path / "two"), "--strategy", "mirrored",
@@ -197,7 +198,7 @@ def test_a_worker_lost_during_training_is_one_line_naming_it(corpus, tmp_path):
 @pytest.mark.slow
 def test_two_workers_killed_and_restarted_finish_the_run_that_one_process_makes(corpus, tmp_path):
     flags = ["lm", "--data", str(corpus), *LM_FLAGS, "--epochs", "4", "--global-clipnorm", "0.25", "--optimizer", "adam",
-             "--lr", "0.003"]
+             "--lr", "0.003", *regularized_flags()]  # every mask must be the one process's, after a restart too
     assert train.main([*flags, "--out", str(tmp_path / "single")]) == 0
     single = json.loads((tmp_path / "single" / "metrics.json").read_text())
 

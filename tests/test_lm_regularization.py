@@ -11,12 +11,13 @@ import tensorflow as tf
 import train
 from conftest import assert_one_line_error
 from killed_runs import Interrupt, InterruptAfterEpoch
-from lm_corpus import tiny_flags, write_corpus
+from lm_corpus import REGULARIZED, tiny_flags, write_corpus
 from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.config import add_flags, config_from
 from textlstm.lm import train as lm_train
 from textlstm.lm.config import LMConfig
 from textlstm.lm.model import build_language_model
+from textlstm.lm.regularization import ActivationRegularization
 from textlstm.loop import TrainingLoop, restarting_rows
 from textlstm.ntasgd import AveragedSGD
 from textlstm.run import load_run
@@ -77,6 +78,26 @@ def test_ar_and_tar_add_their_terms_of_the_last_layer_to_the_training_loss():
     np.testing.assert_allclose([float(loss) for loss in model.losses], expected, rtol=1e-5)
     model(tokens, training=False)
     assert model.losses == []
+
+
+def test_ar_and_tar_are_per_real_token_so_shares_of_a_padded_batch_add_up_to_the_whole():
+    layer = ActivationRegularization(ar=2.0, tar=0.5)
+    rng = np.random.default_rng(3)
+    h = rng.normal(size=(4, 6, 3)).astype("float32")
+    tokens = rng.integers(1, VOCAB, (4, 6))
+    tokens[2, 5:] = tokens[3, 2:] = 0  # the last streams end early, as stream_windows pads them
+
+    def terms(rows):
+        layer(h[rows], h[rows], tokens[rows], training=True)
+        return np.array([float(loss) for loss in layer.losses])
+
+    # Rows 0-1 have no padding: AWD-LSTM's means over steps and over pairs of steps.
+    np.testing.assert_allclose(terms(slice(0, 2)), [2.0 * np.mean(h[:2] ** 2),
+                                                    0.5 * np.mean((h[:2, 1:] - h[:2, :-1]) ** 2)], rtol=1e-5)
+    # Two replicas' terms, each weighed by its share of the real tokens as the loop does, make the whole batch's.
+    real = (tokens != 0).sum()
+    shares = [terms(rows) * (tokens[rows] != 0).sum() / real for rows in (slice(0, 2), slice(2, 4))]
+    np.testing.assert_allclose(sum(shares), terms(slice(0, 4)), rtol=1e-5)
 
 
 def steps_since_restart(state_reset, steps=30, rows=8, seed=5):
@@ -200,11 +221,11 @@ class WeightsAfterEachStep(keras.callbacks.Callback):
                                         for layer in self.model.layers if layer.trainable_weights}))
 
 
-def ntasgd_config(data, out):
-    """A tiny run that averages from its second epoch on (nonmono 0), without dropout."""
-    return LMConfig(data=str(data), out=str(out), num_layers=1, units=8, embedding_dim=8, bptt=5, batch_size=4,
-                    epochs=3, dropout=0.0, optimizer="ntasgd", lr=1.0,
-                    nonmono=0, schedule="constant", patience=0, seed=3)
+def ntasgd_config(data, out, **settings):
+    """A tiny run that averages from its second epoch on (nonmono 0), without dropout unless settings say."""
+    return LMConfig(**{"data": str(data), "out": str(out), "num_layers": 1, "units": 8, "embedding_dim": 8, "bptt": 5,
+                       "batch_size": 4, "epochs": 3, "dropout": 0.0, "optimizer": "ntasgd", "lr": 1.0, "nonmono": 0,
+                       "schedule": "constant", "patience": 0, "seed": 3, **settings})
 
 
 def best_model_weights(out):
@@ -260,11 +281,11 @@ def test_ntasgd_evaluates_and_exports_the_mean_of_the_iterates_since_the_trigger
 
 @pytest.mark.slow
 def test_a_run_resumed_mid_average_ends_with_the_weights_of_an_uninterrupted_one(corpus, tmp_path):
-    whole = lm_train.train_language_model(ntasgd_config(corpus, tmp_path / "whole"), verbose=0)
+    whole = lm_train.train_language_model(ntasgd_config(corpus, tmp_path / "whole", **REGULARIZED), verbose=0)
     with pytest.raises(Interrupt):  # after epoch 2, one epoch into the average
-        lm_train.train_language_model(ntasgd_config(corpus, tmp_path / "resumed"), verbose=0,
+        lm_train.train_language_model(ntasgd_config(corpus, tmp_path / "resumed", **REGULARIZED), verbose=0,
                                       callbacks=[InterruptAfterEpoch(2)])
-    resumed = lm_train.train_language_model(ntasgd_config(corpus, tmp_path / "resumed"), verbose=0)
+    resumed = lm_train.train_language_model(ntasgd_config(corpus, tmp_path / "resumed", **REGULARIZED), verbose=0)
     assert [epoch["val_perplexity"] for epoch in resumed["epochs"]] == pytest.approx(
         [epoch["val_perplexity"] for epoch in whole["epochs"]], rel=1e-6)
     assert resumed["best_epoch"] == whole["best_epoch"]

@@ -14,7 +14,7 @@ import textlstm
 import train
 from conftest import assert_one_line_error
 from killed_runs import REPO, Interrupt, InterruptAfterEpoch
-from lm_corpus import tiny_flags
+from lm_corpus import REGULARIZED, tiny_flags
 from textlstm import export as export_module
 from textlstm.callbacks import StopOnNonFinite
 from textlstm.errors import TrainingDiverged
@@ -166,9 +166,10 @@ def test_metrics_json_writes_non_finite_values_as_null_with_a_note(tmp_path):
 
 
 def plateau_config(corpus, out):
-    # A learning rate so large that validation soon stops improving and the plateau schedule divides it.
+    # A learning rate so large that validation soon stops improving and the plateau schedule divides it; every
+    # regularizer on, so that a resumed run must draw the masks an uninterrupted one draws.
     return LMConfig(data=str(corpus), out=str(out), num_layers=1, units=8, embedding_dim=8, bptt=5, batch_size=4,
-                    epochs=5, dropout=0.0, optimizer="sgd", lr=30.0, patience=0, seed=3)
+                    epochs=5, optimizer="sgd", lr=30.0, patience=0, seed=3, **REGULARIZED)
 
 
 def history(metrics):

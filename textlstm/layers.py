@@ -15,6 +15,7 @@ from textlstm.cells import (
     RecurrentCell,
     SimpleRNNCell,
 )
+from textlstm.cells.base import rows_dropout_mask
 
 
 def cell_argument_names(cell_class):
@@ -331,27 +332,50 @@ class SimpleRNN(RecurrentLayer):
     cell_class = SimpleRNNCell
 
 
-def locked_dropout(rate, seed=None, **kwargs):
+@keras.saving.register_keras_serializable(package="textlstm")
+class LockedDropout(keras.layers.Layer):
     """Locked (variational) dropout: one mask per sequence, the same at every time step (Gal & Ghahramani 2016).
 
-    `keras.layers.Dropout` whose mask is drawn over (batch, 1, features) and
-    broadcast over time, for inputs of any width.
+    Drops features of (batch, time, features) inputs with a mask drawn over
+    (batch, 1, features) and broadcast over time: on one device the mask of
+    `keras.layers.Dropout(rate, noise_shape=(None, 1, None))`. (Inputs of
+    rank 2 get one mask per row; of rank 4 and more, one per row, broadcast
+    over every axis between the first and the last.) Under a
+    `tf.distribute` strategy the mask is drawn for the global batch and each
+    replica takes its rows (`rows_dropout_mask`), so the replicas drop what
+    one device drops.
 
     Args:
         rate: Fraction of the features to drop, in [0, 1).
         seed: Seed of the masks.
         **kwargs: Base layer arguments.
 
-    Returns:
-        A `keras.layers.Dropout`.
-
     Example:
 
-    >>> dropped = locked_dropout(0.5, seed=1)(np.ones((2, 4, 3)), training=True)
+    >>> dropped = LockedDropout(0.5, seed=1)(np.ones((2, 4, 3)), training=True)
     >>> bool((dropped == dropped[:, :1]).numpy().all())
     True
     """
-    return keras.layers.Dropout(rate, noise_shape=(None, 1, None), seed=seed, **kwargs)
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, inputs, training=False):
+        if not training or not self.rate:
+            return inputs
+        shape = ops.shape(inputs)
+        mask_shape = (shape[0], *[1] * (len(shape) - 2), shape[-1])
+        return inputs * rows_dropout_mask(mask_shape, self.rate, self.seed_generator, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
 LAYERS_BY_NAME = {"lstm": LSTM, "peephole": PeepholeLSTM, "coupled": CoupledLSTM, "gru": GRU, "simple": SimpleRNN}

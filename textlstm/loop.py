@@ -12,6 +12,14 @@ batch of B rows makes the update that one device makes with the same B rows:
     g = the optimizer's clipping of g     `clipnorm` per tensor or `global_clipnorm`, once
     optimizer.apply(g)                    with its clipping switched off for this call
 
+Every random draw of a training step (the dropout masks of the layers'
+`keras.random.SeedGenerator`s) depends on the generator's seed and the step
+alone: before each step the loop sets every generator of the model to
+`step_seed(seed, step)`. A run resumed from a checkpoint then draws the
+masks that an uninterrupted run draws, and every replica draws what one
+device draws (per-row masks take their rows of a draw over the global
+batch: `textlstm.cells.base.rows_dropout_mask`).
+
 The Keras callbacks (checkpoints, schedules, early stopping) run from the
 loop through `keras.callbacks.CallbackList`, with the logs `fit` gives:
 `loss` (the mean of the steps' losses), `val_loss`, and with `perplexity`
@@ -73,6 +81,24 @@ def restarting_rows(seed, step, batch_size, rate):
     return tf.random.stateless_uniform((batch_size,), seed=step_seed) < rate
 
 
+def step_seed(seed, step):
+    """The state of a `keras.random.SeedGenerator` of seed `seed` at the start of a training step.
+
+    Example:
+
+    >>> step_seed(seed=1, step=7).numpy().tolist() == step_seed(1, 7).numpy().tolist() != step_seed(1, 8).numpy().tolist()
+    True
+    """
+    # [seed, 1]: restarting_rows folds the step into [seed, 0], and a generator's seed may be the run's seed.
+    return tf.random.experimental.stateless_fold_in(tf.constant([seed, 1], tf.int64), tf.cast(step, tf.int64))
+
+
+def seed_generator_states(model):
+    """The state variables of the model's `keras.random.SeedGenerator`s: its `variables` that are not weights."""
+    weights = {id(weight) for weight in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
+
+
 class TrainingLoop:
     """Trains and evaluates a model built under `strategy.scope()` on per-replica shares of each global batch.
 
@@ -108,6 +134,8 @@ class TrainingLoop:
         self.seed = seed
         with strategy.scope():  # the optimizer's variables are the strategy's too
             model.optimizer.build(model.trainable_variables)
+        # A generator's state is [its seed, its count of draws] until the first step.
+        self.seed_generators = [(state, int(state.numpy()[0])) for state in seed_generator_states(model)]
         self._train_step = tf.function(self._train_step_fn)
         self._test_step = tf.function(self._test_step_fn)
 
@@ -129,6 +157,8 @@ class TrainingLoop:
 
     def _train_step_fn(self, x, y, sample_weight, states):
         variables = self.model.trainable_variables
+        for state, seed in self.seed_generators:
+            state.assign(step_seed(seed, self.model.optimizer.iterations))
 
         def replica_step(x, y, sample_weight, states):
             if self.state_reset:

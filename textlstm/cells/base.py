@@ -32,6 +32,31 @@ def lookup(getter, name, value):
         raise ValueError(f"{name} is not recognised. Received: {name}={value!r}") from error
 
 
+def rows_dropout_mask(shape, rate, seed, dtype):
+    """A dropout mask (0 or 1 / (1 - rate)) of shape (rows, ...) for this replica's rows of the global batch.
+
+    Under a `tf.distribute` strategy the mask is drawn over the global batch
+    (the replicas' rows one after another, as `textlstm.loop` splits each
+    batch) and each replica takes its own rows, so N replicas drop what one
+    device drops with the same rows and the same seed state. On one device
+    it is `keras.random.dropout` of ones of `shape`.
+
+    Args:
+        shape: (rows, ...) of this replica's share.
+        rate: Fraction dropped, in [0, 1).
+        seed: A `keras.random.SeedGenerator`, the same state on every replica.
+        dtype: Of the mask.
+    """
+    context = tf.distribute.get_replica_context()  # None in a strategy's cross-replica context
+    replicas = context.num_replicas_in_sync if context else 1
+    rows = shape[0]
+    mask = keras.random.dropout(ops.ones((rows * replicas, *shape[1:]), dtype), rate, seed=seed)
+    if replicas == 1:
+        return mask
+    first = ops.cast(context.replica_id_in_sync_group, "int32") * rows
+    return ops.slice(mask, [first] + [0] * (len(shape) - 1), [rows, *shape[1:]])
+
+
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     """Base of the textlstm cells; subclasses write their equations in `step`.
 
@@ -192,6 +217,10 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         if training and self.recurrent_dropout > 0:
             recurrent_mask = self.get_recurrent_dropout_mask(h_prev)
         return input_mask, recurrent_mask
+
+    def _create_dropout_mask(self, step_input, dropout_rate):
+        """The input or recurrent dropout mask of a batch: Keras's, drawn over the global batch (`rows_dropout_mask`)."""
+        return rows_dropout_mask(ops.shape(step_input), dropout_rate, self.seed_generator, step_input.dtype)
 
     def get_weight_dropout_mask(self):
         """The weight dropout mask of `recurrent_kernel`, 0 or 1 / (1 - weight_dropout); None without weight dropout.

@@ -3,7 +3,7 @@
 import keras
 
 from textlstm.embedding import ReversibleEmbedding
-from textlstm.layers import LAYERS_BY_NAME, locked_dropout
+from textlstm.layers import LAYERS_BY_NAME, LockedDropout
 from textlstm.lm.perplexity import Perplexity
 from textlstm.lm.regularization import ActivationRegularization, WordDropout
 from textlstm.training import make_optimizer
@@ -57,7 +57,7 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
     if config.embedding_dropout:
         hidden = WordDropout(vocab_size, config.embedding_dropout, seed=config.seed + 200, name="word_dropout")(
             hidden, tokens)
-    hidden = locked_dropout(config.input_dropout, seed=config.seed, name="input_dropout")(hidden)
+    hidden = LockedDropout(config.input_dropout, seed=config.seed, name="input_dropout")(hidden)
     mask = embedding.compute_mask(tokens) if carry_states else None  # given with initial_state, Keras passes none
     count = len(_state_sizes(layers[0]))  # states per layer
     initial_states = [keras.Input(batch_shape=(batch_size, size), name=f"state_{index}_{number}")
@@ -71,9 +71,10 @@ def build_language_model(config, vocab_size, batch_size=None, stateful=False, ca
             final_states += layer_final_states
         else:
             output = layer(hidden)
-        hidden = locked_dropout(config.dropout, seed=config.seed + index + 1, name=f"dropout_{index + 1}")(output)
+        hidden = LockedDropout(config.dropout, seed=config.seed + index + 1, name=f"dropout_{index + 1}")(output)
     if config.ar or config.tar:
-        hidden = ActivationRegularization(config.ar, config.tar, name="activation_regularization")(hidden, output)
+        regularization = ActivationRegularization(config.ar, config.tar, name="activation_regularization")
+        hidden = regularization(hidden, output, tokens)
     if carry_states:
         hidden = final_states[-count]  # (batch, units): h after the last unmasked token; h comes first for every cell
     if config.tie_weights:

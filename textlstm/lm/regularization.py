@@ -67,6 +67,14 @@ class ActivationRegularization(keras.layers.Layer):
     the means over batch, time and units (TAR over the window's pairs of
     consecutive steps). Returns `dropped` unchanged.
 
+    Padding (token id 0) takes no part: both terms are sums over the real
+    steps (TAR over the pairs of real steps) divided by the number of real
+    steps times units, TAR's times T / (T − 1) for windows of T steps. On a
+    window without padding that is the mean above; in general it is a mean
+    per real token, as the loss is, so that `textlstm.loop` can weigh each
+    replica's terms by its share of the real tokens and N replicas add what
+    one device adds.
+
     Reference: Merity, Keskar & Socher 2017, "Regularizing and Optimizing
     LSTM Language Models".
 
@@ -78,6 +86,7 @@ class ActivationRegularization(keras.layers.Layer):
     Call arguments:
         dropped: (batch, time, units), the output after dropout.
         h: (batch, time, units), the output before dropout.
+        tokens: (batch, time) input ids, 0 where padding; None: all real.
         training: Whether to add the losses.
 
     Example:
@@ -95,11 +104,18 @@ class ActivationRegularization(keras.layers.Layer):
         self.tar = tar
         self.supports_masking = True
 
-    def call(self, dropped, h, training=False):
-        if training and self.ar:
-            self.add_loss(self.ar * ops.mean(ops.square(dropped)))
-        if training and self.tar:
-            self.add_loss(self.tar * ops.mean(ops.square(h[:, 1:] - h[:, :-1])))
+    def call(self, dropped, h, tokens=None, training=False):
+        if not training:
+            return dropped
+        real = ops.ones(ops.shape(h)[:2], h.dtype) if tokens is None else ops.cast(ops.not_equal(tokens, 0), h.dtype)
+        real = real[..., None]  # (batch, time, 1)
+        count = ops.sum(real) * ops.cast(ops.shape(h)[-1], h.dtype)  # real steps x units
+        if self.ar:
+            self.add_loss(self.ar * ops.divide_no_nan(ops.sum(ops.square(dropped) * real), count))
+        if self.tar:
+            steps = ops.cast(ops.shape(h)[1], h.dtype)
+            pairs = ops.sum(ops.square(h[:, 1:] - h[:, :-1]) * real[:, 1:] * real[:, :-1])
+            self.add_loss(self.tar * ops.divide_no_nan(pairs, count) * steps / ops.maximum(steps - 1, 1))
         return dropped
 
     def get_config(self):

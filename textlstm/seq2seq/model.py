@@ -6,7 +6,7 @@ from keras import ops
 
 from textlstm.cells.base import positive_int, rate
 from textlstm.embedding import ReversibleEmbedding
-from textlstm.layers import LAYERS_BY_NAME, locked_dropout
+from textlstm.layers import LAYERS_BY_NAME, LockedDropout
 from textlstm.seq2seq.copying import PAD_ID, UNK_ID, copy_distribution, extended_size
 from textlstm.seq2seq.coverage import coverage_loss
 
@@ -183,7 +183,7 @@ class Seq2Seq(keras.Model):
             self.attention_layer = keras.layers.Attention(name="attention")
         attentional_size = embedding_dim if tie_weights else units
         self.attentional = keras.layers.Dense(attentional_size, activation="tanh", name="attentional")
-        self.dropout_layer = locked_dropout(dropout)
+        self.dropout_layer = LockedDropout(dropout)
         self.output_projection = None if tie_weights else keras.layers.Dense(vocab_size, name="output_projection")
         self.copy_gate = keras.layers.Dense(1, activation="sigmoid", name="copy_gate") if copy else None
         self.coverage_feature = None
