@@ -319,7 +319,7 @@ def test_a_run_written_before_the_regularizers_loads_with_them_off():
     assert config.input_dropout == config.dropout == 0.2  # its embeddings took --dropout, as they still do by default
 
 
-@pytest.mark.parametrize("flags, expected", [([], 0.1), (["--dropout", "0"], 0.0),
+@pytest.mark.parametrize("flags, expected", [([], 0.25), (["--dropout", "0"], 0.0),
                                              (["--dropout", "0.4", "--input-dropout", "0.65"], 0.65)])
 def test_input_dropout_follows_dropout_unless_given(flags, expected):
     parser = argparse.ArgumentParser()

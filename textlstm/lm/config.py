@@ -23,14 +23,15 @@ class LMConfig(TrainConfig):
     data: str = override(TrainConfig, "data", "data/lm")
     out: str = override(TrainConfig, "out", "runs/lm")
     num_layers: int = override(TrainConfig, "num_layers", 2)
-    dropout: float = override(TrainConfig, "dropout", 0.1)
+    dropout: float = override(TrainConfig, "dropout", 0.25)
     input_dropout: float = option(None, "locked dropout on the embedding output", minimum=0, below=1,
                                   unset="--dropout's")
-    embedding_dropout: float = option(0.0, "embedding dropout: the fraction of the vocabulary dropped whole (every "
+    weight_drop: float = override(TrainConfig, "weight_drop", 0.2)
+    embedding_dropout: float = option(0.05, "embedding dropout: the fraction of the vocabulary dropped whole (every "
                                       "occurrence of a dropped word) in each batch", minimum=0, below=1, absent=0.0)
-    ar: float = option(0.0, "activation regularization: adds ar x the mean square of the last recurrent layer's "
+    ar: float = option(1.0, "activation regularization: adds ar x the mean square of the last recurrent layer's "
                        "output after dropout to the training loss", minimum=0, absent=0.0)
-    tar: float = option(0.0, "temporal activation regularization: adds tar x the mean square of the change of the "
+    tar: float = option(1.0, "temporal activation regularization: adds tar x the mean square of the change of the "
                         "last recurrent layer's output from one step to the next to the training loss", minimum=0,
                         absent=0.0)
     state_reset: float = option(0.01, "the fraction of the token streams whose states restart from zeros at each "
