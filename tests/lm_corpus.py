@@ -26,10 +26,12 @@ def write_corpus(directory, train_lines=300, eval_lines=40, seed=0):
 REGULARIZED = {"dropout": 0.25, "embedding_dropout": 0.1, "weight_drop": 0.2, "ar": 1.0, "tar": 1.0}
 """Every random regularizer of the language model on, and AR/TAR, as `LMConfig` arguments."""
 
+UNREGULARIZED = dict.fromkeys(REGULARIZED, 0.0)
 
-def regularized_flags():
-    """`REGULARIZED` as train.py flags."""
-    return [item for key, value in REGULARIZED.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+
+def as_flags(settings):
+    """`LMConfig` arguments as train.py flags."""
+    return [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
 
 
 def tiny_flags(data, out, *extra):

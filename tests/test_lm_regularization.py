@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import textlstm
 import train
 from conftest import assert_one_line_error
 from killed_runs import Interrupt, InterruptAfterEpoch
@@ -55,6 +56,14 @@ def test_locked_dropout_draws_one_mask_per_sequence_for_all_its_steps(before, af
     assert ((first[1] != 0) != (second[1] != 0)).any()  # a new mask for each batch
     inputs, dropped = outputs_of(model, [before, after], random_tokens(), training=False)
     np.testing.assert_array_equal(dropped, inputs)
+
+
+def test_locked_dropout_on_one_device_draws_the_masks_of_keras_dropout_over_one_step():
+    inputs = np.random.default_rng(4).normal(size=(5, 7, 3)).astype("float32")
+    ours = textlstm.LockedDropout(0.4, seed=9)
+    keras_dropout = keras.layers.Dropout(0.4, noise_shape=(None, 1, None), seed=9)
+    for _ in range(3):  # each call a new mask, the same one
+        np.testing.assert_array_equal(ours(inputs, training=True), keras_dropout(inputs, training=True))
 
 
 def test_embedding_dropout_drops_every_occurrence_of_a_word_in_a_batch():

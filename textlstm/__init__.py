@@ -13,7 +13,8 @@ __version__ = "0.1.0"
 _PUBLIC = {
     **dict.fromkeys(["CoupledLSTMCell", "GRUCell", "LSTMCell", "PeepholeLSTMCell", "RecurrentCell", "SimpleRNNCell"],
                     "textlstm.cells"),
-    **dict.fromkeys(["GRU", "LSTM", "CoupledLSTM", "PeepholeLSTM", "RecurrentLayer", "SimpleRNN"], "textlstm.layers"),
+    **dict.fromkeys(["GRU", "LSTM", "CoupledLSTM", "LockedDropout", "PeepholeLSTM", "RecurrentLayer", "SimpleRNN"],
+                    "textlstm.layers"),
     "load_run": "textlstm.run",
 }
 
