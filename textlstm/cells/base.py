@@ -219,7 +219,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return input_mask, recurrent_mask
 
     def _create_dropout_mask(self, step_input, dropout_rate):
-        """The input or recurrent dropout mask of a batch: Keras's, drawn over the global batch (`rows_dropout_mask`)."""
+        """A batch's input or recurrent dropout mask: Keras's, drawn over the global batch (`rows_dropout_mask`)."""
         return rows_dropout_mask(ops.shape(step_input), dropout_rate, self.seed_generator, step_input.dtype)
 
     def get_weight_dropout_mask(self):
