@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 
@@ -39,3 +40,24 @@ def test_a_killed_run_continues_after_kill_9(tmp_path):
     assert [epoch["epoch"] for epoch in metrics["epochs"]] == [1, 2, 3]
     assert metrics["epochs"][0] == first["epochs"][0]
     assert metrics["finished"]
+
+
+@pytest.mark.slow  # about 80 s: four runs of up to three epochs
+def test_an_interrupted_run_with_dropout_makes_the_epochs_of_an_uninterrupted_one(tmp_path):
+    data = write_sample(tmp_path / "data", train=30, valid=4, test=4)
+
+    def config(name):
+        return SummarizeConfig(data=str(data), out=str(tmp_path / name), units=8, embedding_dim=8, batch_size=16,
+                               epochs=3, patience=0, beam_size=1, max_len=4, seed=3, dropout=0.3, weight_drop=0.3)
+
+    def losses(metrics):
+        return [loss for epoch in metrics["epochs"] for loss in (epoch["loss"], epoch["val_loss"])]
+
+    whole = train_summarizer(config("whole"), verbose=0, log=None)
+    undropped = train_summarizer(dataclasses.replace(config("undropped"), dropout=0.0, weight_drop=0.0), verbose=0,
+                                 log=None)
+    assert losses(undropped) != pytest.approx(losses(whole))  # the masks do change the training
+    with pytest.raises(Interrupt):
+        train_summarizer(config("cut"), verbose=0, callbacks=[InterruptAfterEpoch(1)], log=None)
+    resumed = train_summarizer(config("cut"), verbose=0, log=None)
+    assert losses(resumed) == pytest.approx(losses(whole), rel=1e-6)
