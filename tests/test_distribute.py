@@ -90,8 +90,7 @@ def test_the_summarizer_on_two_devices_makes_the_updates_of_one_device(tmp_path)
     data = write_sample(tmp_path / "data", train=24, valid=8, test=4)
     flags = ["--data", str(data), "--units", "8", "--embedding-dim", "8", "--batch-size", "8", "--epochs", "2",
              "--dropout", "0.3", "--weight-drop", "0.2", "--beam-size", "1", "--max-len", "4", "--seed", "3",
-             "--optimizer", "sgd", "--lr", str(LR),
-             "--global-clipnorm", str(CLIP)]
+             "--optimizer", "sgd", "--lr", str(LR), "--global-clipnorm", str(CLIP)]
     one = run_helper(tmp_path, "one", "summarize", *flags, "--out", str(tmp_path / "one"))
     two = run_helper(tmp_path, "two", "summarize", *flags, "--out", str(tmp_path / "two"), "--strategy", "mirrored",
                      "--devices", "2")
