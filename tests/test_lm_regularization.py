@@ -12,7 +12,7 @@ import textlstm
 import train
 from conftest import assert_one_line_error
 from killed_runs import Interrupt, InterruptAfterEpoch
-from lm_corpus import REGULARIZED, tiny_flags, write_corpus
+from lm_corpus import REGULARIZED, UNREGULARIZED, tiny_flags, write_corpus
 from textlstm.batches import batches_dataset, epoch_positions
 from textlstm.config import add_flags, config_from
 from textlstm.lm import train as lm_train
@@ -28,7 +28,7 @@ VOCAB = 20
 
 def tiny_config(**settings):
     """A small language model with every regularizer off unless `settings` turn it on."""
-    off = {"dropout": 0.0, "input_dropout": 0.0, "embedding_dropout": 0.0, "weight_drop": 0.0, "ar": 0.0, "tar": 0.0}
+    off = {**UNREGULARIZED, "input_dropout": 0.0}
     return LMConfig(**{"num_layers": 2, "units": 6, "embedding_dim": 6, "seed": 3, **off, **settings})
 
 

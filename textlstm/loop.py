@@ -32,6 +32,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textlstm.cells.base import replica_rows
+
 SUM = tf.distribute.ReduceOp.SUM
 
 
@@ -164,8 +166,7 @@ class TrainingLoop:
         def replica_step(x, y, sample_weight, states):
             if self.state_reset:
                 restart = restarting_rows(self.seed, self.model.optimizer.iterations, self.batch_size, self.state_reset)
-                first = tf.distribute.get_replica_context().replica_id_in_sync_group * self.rows
-                kept = tf.cast(~restart[first:first + self.rows, None], states[0].dtype)  # (rows, 1): this replica's
+                kept = tf.cast(~replica_rows(restart, self.rows)[:, None], states[0].dtype)  # (rows, 1): this replica's
                 states = [state * kept for state in states]
             with tf.GradientTape() as tape:
                 loss, loss_sum, weight_sum, states = self._replica_losses(x, y, sample_weight, states, True)

@@ -32,6 +32,19 @@ def lookup(getter, name, value):
         raise ValueError(f"{name} is not recognised. Received: {name}={value!r}") from error
 
 
+def replica_rows(values, rows):
+    """This replica's rows of values drawn for the global batch: [r * rows, (r + 1) * rows) for replica r.
+
+    The loop (`textlstm.loop`) gives replica r those rows of each global
+    batch. Outside a strategy, or with one replica, values unchanged.
+    """
+    context = tf.distribute.get_replica_context()  # None in a strategy's cross-replica context
+    if context is None or context.num_replicas_in_sync == 1:
+        return values
+    first = ops.cast(context.replica_id_in_sync_group, "int32") * rows
+    return values[first:first + rows]
+
+
 def rows_dropout_mask(shape, rate, seed, dtype):
     """A dropout mask (0 or 1 / (1 - rate)) of shape (rows, ...) for this replica's rows of the global batch.
 
@@ -47,14 +60,10 @@ def rows_dropout_mask(shape, rate, seed, dtype):
         seed: A `keras.random.SeedGenerator`, the same state on every replica.
         dtype: Of the mask.
     """
-    context = tf.distribute.get_replica_context()  # None in a strategy's cross-replica context
+    context = tf.distribute.get_replica_context()
     replicas = context.num_replicas_in_sync if context else 1
     rows = shape[0]
-    mask = keras.random.dropout(ops.ones((rows * replicas, *shape[1:]), dtype), rate, seed=seed)
-    if replicas == 1:
-        return mask
-    first = ops.cast(context.replica_id_in_sync_group, "int32") * rows
-    return ops.slice(mask, [first] + [0] * (len(shape) - 1), [rows, *shape[1:]])
+    return replica_rows(keras.random.dropout(ops.ones((rows * replicas, *shape[1:]), dtype), rate, seed=seed), rows)
 
 
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
